@@ -1,0 +1,35 @@
+"""``/api/v1/``: every route named, so the permission matrix can list them all."""
+
+from django.urls import path
+
+from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
+from projects.api import ProjectViewSet
+from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
+
+app_name = "api"
+
+LIST = {"get": "list", "post": "create"}
+DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+PROJECT = "projects/<str:key>/"
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", PasswordTokenView.as_view(), name="auth-token"),
+    path("tokens/", ApiTokenViewSet.as_view({"get": "list", "post": "create"}), name="token-list"),
+    path("tokens/<int:pk>/", ApiTokenViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="token-detail"),
+    path("invitations/accept/", AcceptInvitationView.as_view(), name="invitation-accept"),
+    path("projects/", ProjectViewSet.as_view(LIST), name="project-list"),
+    path(
+        PROJECT,
+        ProjectViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"}),
+        name="project-detail",
+    ),
+    path(PROJECT + "archive/", ProjectViewSet.as_view({"post": "archive"}), name="project-archive"),
+    path(PROJECT + "unarchive/", ProjectViewSet.as_view({"post": "unarchive"}), name="project-unarchive"),
+    path(PROJECT + "members/", MemberViewSet.as_view(LIST), name="member-list"),
+    path(PROJECT + "members/<int:pk>/", MemberViewSet.as_view(DETAIL), name="member-detail"),
+    path(PROJECT + "invitations/", InvitationViewSet.as_view({"get": "list"}), name="invitation-list"),
+    path(PROJECT + "invitations/<int:pk>/", InvitationViewSet.as_view({"delete": "destroy"}), name="invitation-detail"),
+    path(PROJECT + "roles/", RoleViewSet.as_view(LIST), name="role-list"),
+    path(PROJECT + "roles/<int:pk>/", RoleViewSet.as_view(DETAIL), name="role-detail"),
+]

@@ -1,0 +1,46 @@
+"""Kubernetes probes, answered before host validation and HTTPS redirects."""
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+
+def database_ready() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any driver error means "not ready"
+        logger.warning("readyz: database unreachable", exc_info=True)
+        return False
+    return True
+
+
+def broker_ready() -> bool:
+    from scrumboard.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception:  # kombu raises transport-specific errors
+        logger.warning("readyz: broker unreachable", exc_info=True)
+        return False
+    return True
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            checks = {"database": database_ready(), "broker": broker_ready()}
+            ok = all(checks.values())
+            body = {"status": "ok" if ok else "unavailable", "checks": {k: "ok" if v else "fail" for k, v in checks.items()}}
+            return JsonResponse(body, status=200 if ok else 503)
+        return self.get_response(request)

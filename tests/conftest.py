@@ -1,0 +1,135 @@
+"""Shared fixtures: personas in one project, clients, the CI rule for service-marked tests.
+
+Personas (the permission matrix uses the same names):
+admin (Scrum Master role + administrator flag), scrum_master (Scrum Master role),
+product_owner, developer (Backend Developer), stakeholder (read-only), outsider
+(logged in, not a member), anonymous.
+"""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, make_member, make_project
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _uses_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+def pytest_collection_modifyitems(config, items):
+    reasons = {
+        "postgres": None if _uses_postgres() else "needs DATABASE_URL pointing at PostgreSQL",
+        "redis": None if os.environ.get("REDIS_URL") else "needs REDIS_URL",
+    }
+    for item in items:
+        for marker, reason in reasons.items():
+            if reason and item.get_closest_marker(marker):
+                if IN_CI:
+                    # Under CI a service-marked test must run: a skip would hide a broken setup.
+                    item.add_marker(pytest.mark.usefixtures("_fail_missing_service"))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def _fail_missing_service(request):
+    markers = [m.name for m in request.node.iter_markers() if m.name in ("postgres", "redis")]
+    pytest.fail(f"CI=true but the service this test needs ({', '.join(markers)}) is not configured")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SITE_URL = "https://scrumboard.example.com"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Team:
+    project: object
+    admin: object
+    scrum_master: object
+    product_owner: object
+    developer: object
+    stakeholder: object
+    outsider: object
+
+    def persona(self, name: str):
+        return None if name == "anonymous" else getattr(self, name)
+
+
+@pytest.fixture
+def team(db) -> Team:
+    admin = UserFactory(username="admin")
+    project = make_project(admin=admin, key="SB", name="Scrumboard")
+    return Team(
+        project=project,
+        admin=admin,
+        scrum_master=make_member(project, "scrum-master", user=UserFactory(username="sm")).user,
+        product_owner=make_member(project, "product-owner", user=UserFactory(username="po")).user,
+        developer=make_member(project, "backend", user=UserFactory(username="dev")).user,
+        stakeholder=make_member(project, "stakeholder", user=UserFactory(username="stake")).user,
+        outsider=UserFactory(username="outsider"),
+    )
+
+
+@pytest.fixture
+def project(team):
+    return team.project
+
+
+@pytest.fixture
+def admin(team):
+    return team.admin
+
+
+@pytest.fixture
+def scrum_master(team):
+    return team.scrum_master
+
+
+@pytest.fixture
+def product_owner(team):
+    return team.product_owner
+
+
+@pytest.fixture
+def developer(team):
+    return team.developer
+
+
+@pytest.fixture
+def stakeholder(team):
+    return team.stakeholder
+
+
+@pytest.fixture
+def outsider(team):
+    return team.outsider
+
+
+@pytest.fixture
+def api():
+    """An APIClient; ``api.force_authenticate(user)`` or ``api.as_(user)`` to act as someone."""
+    client = APIClient()
+
+    def as_(user):
+        client.force_authenticate(user=user)
+        return client
+
+    client.as_ = as_
+    return client
