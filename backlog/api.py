@@ -1,0 +1,365 @@
+import csv
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status, viewsets
+from rest_framework.response import Response
+
+from backlog import selectors, services
+from backlog.markdown import render_markdown
+from backlog.models import BacklogItem, Comment, ItemEvent, ItemType, Priority, Status
+from roles import policy
+from roles.models import Permission
+from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
+
+User = get_user_model()
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class StatusField(serializers.Field):
+    """A status of the project, by name (``In Progress``)."""
+
+    def to_representation(self, status: Status) -> str:
+        return status.name
+
+    def to_internal_value(self, value) -> Status:
+        status = next((s for s in self.context["statuses"] if s.name.lower() == str(value).strip().lower()), None)
+        if status is None:
+            names = ", ".join(s.name for s in self.context["statuses"])
+            raise serializers.ValidationError(_("Unknown status. Use one of: %(names)s.") % {"names": names})
+        return status
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MemberField(serializers.Field):
+    """A project member, by username."""
+
+    def to_representation(self, user) -> str:
+        return user.get_username()
+
+    def to_internal_value(self, value):
+        user = User.objects.filter(username=str(value), memberships__project=self.context["project"]).first()
+        if user is None:
+            raise serializers.ValidationError(_("Choose a member of this project."))
+        return user
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ItemKeyField(serializers.Field):
+    """An item of the project, by key (``SB-42``)."""
+
+    def to_representation(self, item: BacklogItem) -> str:
+        return item.key
+
+    def to_internal_value(self, value) -> BacklogItem:
+        item = selectors.item_by_key(self.context["project"], str(value).strip().upper())
+        if item is None:
+            raise serializers.ValidationError(_("No item %(key)s in this project.") % {"key": value})
+        return item
+
+
+class ChecklistEntrySerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500)
+    done = serializers.BooleanField(default=False)
+
+
+class BacklogItemSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(read_only=True)
+    status = StatusField(required=False)
+    status_category = serializers.CharField(source="status.category", read_only=True)
+    labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    assignee = MemberField(required=False, allow_null=True)
+    reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
+    parent = ItemKeyField(required=False, allow_null=True)
+    acceptance_criteria = ChecklistEntrySerializer(many=True, required=False)
+    done_checklist = ChecklistEntrySerializer(many=True, required=False)
+    role_points = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    children_points = serializers.DecimalField(max_digits=9, decimal_places=1, read_only=True, allow_null=True)
+    description_html = serializers.SerializerMethodField()
+    position = serializers.ChoiceField(choices=["top", "bottom"], write_only=True, required=False)
+    override_reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
+
+    class Meta:
+        model = BacklogItem
+        fields = [
+            "key", "type", "title", "description", "description_html", "acceptance_criteria", "status",
+            "status_category", "priority", "labels", "assignee", "reporter", "parent", "estimate", "points",
+            "role_points", "children_points", "due_date", "ready", "done_checklist", "rank", "created_at",
+            "updated_at", "position", "override_reason",
+        ]
+        read_only_fields = ["points", "rank", "created_at", "updated_at"]
+
+    def get_description_html(self, item: BacklogItem) -> str:
+        return render_markdown(item.description)
+
+    def to_representation(self, item: BacklogItem) -> dict:
+        data = super().to_representation(item)
+        data["labels"] = [label.name for label in item.labels.all()]
+        return data
+
+
+class RankPagination(CursorPagination):
+    ordering = "rank"
+
+
+def _page_context(view) -> dict:
+    return {"project": view.project, "statuses": list(view.project.statuses.all())}
+
+
+@extend_schema(parameters=[OpenApiParameter("item_key", str, OpenApiParameter.PATH, description="e.g. SB-42")])
+class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet):
+    serializer_class = BacklogItemSerializer
+    pagination_class = RankPagination
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), **_page_context(self)}
+
+    def get_object(self) -> BacklogItem:
+        item = selectors.item_by_key(self.project, self.kwargs["item_key"])
+        if item is None:
+            raise Http404
+        item.children_points = None
+        self._etag_object = item
+        return item
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, description=text)
+            for name, text in [
+                ("type", "epic, story, task, bug, spike (comma-separated)"),
+                ("status", "status names (comma-separated)"),
+                ("category", "todo, in_progress, done"),
+                ("label", "label names"),
+                ("assignee", "usernames, 'me' or 'none'"),
+                ("parent", "parent item key"),
+                ("search", "text or an item key"),
+                ("limit", "page size, at most 200"),
+            ]
+        ],
+        summary="Backlog items in backlog order",
+    )
+    def list(self, request, key: str):
+        items = selectors.backlog_items(self.project, selectors.ItemFilters.from_params(request.query_params),
+                                        user=request.user)
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="Create an item (at the bottom of the backlog, or the top with position=top)")
+    def create(self, request, key: str):
+        self.require(Permission.EDIT_BACKLOG)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("override_reason", None)
+        if "title" not in data:
+            raise serializers.ValidationError({"title": [_("This field is required.")]})
+        item = services.create_item(project=self.project, by=request.user, **data)
+        item.children_points = None
+        self._etag_object = item
+        return created(self.get_serializer(selectors.item_by_key(self.project, item.key)).data)
+
+    def retrieve(self, request, key: str, item_key: str):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(summary="Change fields; send If-Match with the ETag to refuse stale writes (412)")
+    def partial_update(self, request, key: str, item_key: str):
+        item = self.get_object()
+        if not (policy.can(request.user, self.project, Permission.EDIT_BACKLOG)
+                or policy.can(request.user, self.project, Permission.ESTIMATE)):
+            raise PermissionDenied
+        self.check_if_match(item)
+        serializer = self.get_serializer(item, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        changes.pop("position", None)
+        reason = changes.pop("override_reason", "")
+        services.update_item(item=item, by=request.user, override_reason=reason, **changes)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def destroy(self, request, key: str, item_key: str):
+        item = self.get_object()
+        self.check_if_match(item)
+        services.delete_item(item=item, by=request.user)
+        self._etag_object = None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MoveSerializer(serializers.Serializer):
+    before = ItemKeyField(required=False)
+    after = ItemKeyField(required=False)
+    position = serializers.ChoiceField(choices=["top", "bottom"], required=False)
+
+    def validate(self, attrs):
+        given = [name for name in ("before", "after", "position") if name in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(_("Give exactly one of before, after or position."))
+        return attrs
+
+
+class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
+    serializer_class = MoveSerializer
+
+    @extend_schema(request=MoveSerializer, responses={200: BacklogItemSerializer},
+                   summary="Move an item: before/after another item, or to the top/bottom (one row written)")
+    def move(self, request, key: str, item_key: str):
+        self.require(Permission.EDIT_BACKLOG)
+        item = selectors.item_by_key(self.project, item_key)
+        if item is None:
+            raise Http404
+        serializer = MoveSerializer(data=request.data, context={"project": self.project})
+        serializer.is_valid(raise_exception=True)
+        services.move_item(item=item, by=request.user, **serializer.validated_data)
+        item.children_points = None
+        return Response(BacklogItemSerializer(item, context={"project": self.project, "request": request}).data)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    body_html = serializers.SerializerMethodField()
+    mentions = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "body_html", "mentions", "created_at", "edited_at"]
+        read_only_fields = ["id", "created_at", "edited_at"]
+
+    def get_body_html(self, comment: Comment) -> str:
+        return render_markdown(comment.body)
+
+
+class ItemChildMixin(ProjectScopedMixin):
+    @property
+    def item(self) -> BacklogItem:
+        if not hasattr(self, "_item"):
+            item = selectors.item_by_key(self.project, self.kwargs["item_key"])
+            if item is None:
+                raise Http404
+            self._item = item
+        return self._item
+
+
+class CommentViewSet(ItemChildMixin, viewsets.GenericViewSet):
+    serializer_class = CommentSerializer
+
+    def get_queryset(self):
+        return Comment.objects.filter(item=self.item).select_related("author").prefetch_related("mentions")
+
+    def list(self, request, key: str, item_key: str):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request, key: str, item_key: str):
+        self.require(Permission.COMMENT)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.add_comment(item=self.item, by=request.user, body=serializer.validated_data["body"])
+        return created(self.get_serializer(comment).data)
+
+    def _comment(self, pk: int) -> Comment:
+        comment = self.get_queryset().filter(pk=pk).first()
+        if comment is None:
+            raise Http404
+        return comment
+
+    def partial_update(self, request, key: str, item_key: str, pk: int):
+        comment = self._comment(pk)
+        serializer = self.get_serializer(comment, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.edit_comment(comment=comment, by=request.user, body=serializer.validated_data.get("body", ""))
+        return Response(self.get_serializer(comment).data)
+
+    def destroy(self, request, key: str, item_key: str, pk: int):
+        services.delete_comment(comment=self._comment(pk), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ItemEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+
+    class Meta:
+        model = ItemEvent
+        fields = ["id", "at", "actor", "kind", "field", "old", "new"]
+
+
+class HistoryViewSet(ItemChildMixin, viewsets.GenericViewSet):
+    serializer_class = ItemEventSerializer
+
+    def list(self, request, key: str, item_key: str):
+        page = self.paginate_queryset(selectors.item_history(self.item))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class BulkSerializer(serializers.Serializer):
+    items = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=500)
+    action = serializers.ChoiceField(choices=["update", "delete"], default="update")
+    status = StatusField(required=False)
+    labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    assignee = MemberField(required=False, allow_null=True)
+    estimate = serializers.CharField(required=False, allow_blank=True)
+
+
+class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
+    serializer_class = BulkSerializer
+
+    @extend_schema(request=BulkSerializer, summary="Change status, labels, assignee or estimate of several items, "
+                   "or delete them; all or nothing")
+    def bulk(self, request, key: str):
+        self.require(Permission.EDIT_BACKLOG)
+        serializer = BulkSerializer(data=request.data, context=_page_context(self))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        keys = data.pop("items")
+        action = data.pop("action")
+        numbers = []
+        for item_key in keys:
+            match = selectors.KEY_PATTERN.match(item_key.strip().upper())
+            if not match or match["key"] != self.project.key:
+                raise serializers.ValidationError({"items": [_("No item %(key)s in this project.") % {"key": item_key}]})
+            numbers.append(int(match["number"]))
+        items = list(BacklogItem.objects.filter(project=self.project, number__in=numbers).select_related(
+            "project", "status", "assignee", "parent"))
+        if len(items) != len(set(numbers)):
+            found = {item.number for item in items}
+            missing = [f"{self.project.key}-{n}" for n in numbers if n not in found]
+            raise serializers.ValidationError({"items": [_("No item %(key)s in this project.") % {"key": missing[0]}]})
+        if action == "delete":
+            count = services.bulk_delete_items(project=self.project, by=request.user, items=items)
+            return Response({"deleted": count})
+        if not data:
+            raise serializers.ValidationError(_("Say what to change: status, labels, assignee or estimate."))
+        services.bulk_update_items(project=self.project, by=request.user, items=items, changes=data)
+        return Response({"updated": len(items)})
+
+
+# Cells starting with these are formulas to a spreadsheet; a leading apostrophe keeps them text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, summary="The backlog as CSV, in backlog order")
+    def export(self, request, key: str):
+        items = selectors.backlog_items(self.project, selectors.ItemFilters.from_params(request.query_params),
+                                        user=request.user)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.project.key}-backlog.csv"'
+        response.write("\ufeff")  # so spreadsheet programs read UTF-8 (Kazakh, Russian) correctly
+        writer = csv.writer(response)
+        writer.writerow(["Key", "Type", "Title", "Status", "Priority", "Estimate", "Assignee", "Labels", "Parent",
+                         "Due date", "Description"])
+        for item in items:
+            writer.writerow([spreadsheet_safe(v) for v in [
+                item.key, ItemType(item.type).label, item.title, item.status.name, Priority(item.priority).label,
+                item.estimate, item.assignee.username if item.assignee else "",
+                ", ".join(label.name for label in item.labels.all()), item.parent.key if item.parent else "",
+                item.due_date.isoformat() if item.due_date else "", item.description,
+            ]])
+        return response
