@@ -62,6 +62,15 @@ class ItemKeyField(serializers.Field):
         return item
 
 
+class LabelsField(serializers.ListField):
+    """Label names; written as a list of strings, read from the prefetched labels."""
+
+    child = serializers.CharField(max_length=50)
+
+    def to_representation(self, labels) -> list[str]:
+        return [label.name for label in labels.all()]
+
+
 class ChecklistEntrySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=500)
     done = serializers.BooleanField(default=False)
@@ -71,7 +80,7 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     key = serializers.CharField(read_only=True)
     status = StatusField(required=False)
     status_category = serializers.CharField(source="status.category", read_only=True)
-    labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    labels = LabelsField(required=False)
     assignee = MemberField(required=False, allow_null=True)
     reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
     parent = ItemKeyField(required=False, allow_null=True)
@@ -95,11 +104,6 @@ class BacklogItemSerializer(serializers.ModelSerializer):
 
     def get_description_html(self, item: BacklogItem) -> str:
         return render_markdown(item.description)
-
-    def to_representation(self, item: BacklogItem) -> dict:
-        data = super().to_representation(item)
-        data["labels"] = [label.name for label in item.labels.all()]
-        return data
 
 
 class RankPagination(CursorPagination):

@@ -89,7 +89,7 @@ class BacklogItemQuerySet(models.QuerySet["BacklogItem"]):
 
     def for_list(self) -> "BacklogItemQuerySet":
         """Everything a list row shows, in a constant number of queries."""
-        return self.select_related("project", "status", "assignee", "parent").prefetch_related("labels")
+        return self.select_related("project", "status", "assignee", "reporter", "parent__project").prefetch_related("labels")
 
 
 class BacklogItem(models.Model):

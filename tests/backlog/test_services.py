@@ -263,3 +263,22 @@ def test_members_of_another_role_cannot_comment_without_the_right(project, produ
     viewer = make_member(project, "stakeholder").user
     with pytest.raises(PermissionDenied):
         services.add_comment(item=item, by=viewer, body="hello")
+
+
+@pytest.mark.postgres
+def test_text_search_uses_the_full_text_index(project, product_owner):
+    from backlog.selectors import search
+
+    for n in range(50):
+        services.create_item(project=project, by=product_owner, title=f"Ordinary story {n}")
+    services.create_item(project=project, by=product_owner, title="Кіру беті", description="Вход в систему")
+    found = search(BacklogItem.objects.filter(project=project), "вход")
+    assert [item.title for item in found] == ["Кіру беті"]
+    # On a 51-row table the planner prefers other plans; forbid them to prove the index matches.
+    sql, params = search(BacklogItem.objects.all(), "вход").order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on item_search" in plan
