@@ -5,13 +5,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from backlog import selectors, services
 from backlog.markdown import render_markdown
-from backlog.models import BacklogItem, Comment, ItemEvent, ItemType, Priority, Status
+from backlog.models import BacklogItem, Comment, ItemEvent, ItemLink, ItemType, Priority, Status
 from roles import policy
 from roles.models import Permission
 from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
@@ -95,10 +95,31 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = BacklogItem
         fields = [
-            "key", "type", "title", "description", "description_html", "acceptance_criteria", "status",
-            "status_category", "priority", "labels", "assignee", "reporter", "parent", "estimate", "points",
-            "role_points", "children_points", "due_date", "ready", "done_checklist", "rank", "created_at",
-            "updated_at", "position", "override_reason",
+            "key",
+            "type",
+            "title",
+            "description",
+            "description_html",
+            "acceptance_criteria",
+            "status",
+            "status_category",
+            "priority",
+            "labels",
+            "assignee",
+            "reporter",
+            "parent",
+            "estimate",
+            "points",
+            "role_points",
+            "children_points",
+            "due_date",
+            "ready",
+            "done_checklist",
+            "rank",
+            "created_at",
+            "updated_at",
+            "position",
+            "override_reason",
         ]
         read_only_fields = ["points", "rank", "created_at", "updated_at"]
 
@@ -147,8 +168,9 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
         summary="Backlog items in backlog order",
     )
     def list(self, request, key: str):
-        items = selectors.backlog_items(self.project, selectors.ItemFilters.from_params(request.query_params),
-                                        user=request.user)
+        items = selectors.backlog_items(
+            self.project, selectors.ItemFilters.from_params(request.query_params), user=request.user
+        )
         page = self.paginate_queryset(items)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -172,8 +194,10 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
     @extend_schema(summary="Change fields; send If-Match with the ETag to refuse stale writes (412)")
     def partial_update(self, request, key: str, item_key: str):
         item = self.get_object()
-        if not (policy.can(request.user, self.project, Permission.EDIT_BACKLOG)
-                or policy.can(request.user, self.project, Permission.ESTIMATE)):
+        if not (
+            policy.can(request.user, self.project, Permission.EDIT_BACKLOG)
+            or policy.can(request.user, self.project, Permission.ESTIMATE)
+        ):
             raise PermissionDenied
         self.check_if_match(item)
         serializer = self.get_serializer(item, data=request.data, partial=True)
@@ -207,8 +231,11 @@ class MoveSerializer(serializers.Serializer):
 class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = MoveSerializer
 
-    @extend_schema(request=MoveSerializer, responses={200: BacklogItemSerializer},
-                   summary="Move an item: before/after another item, or to the top/bottom (one row written)")
+    @extend_schema(
+        request=MoveSerializer,
+        responses={200: BacklogItemSerializer},
+        summary="Move an item: before/after another item, or to the top/bottom (one row written)",
+    )
     def move(self, request, key: str, item_key: str):
         self.require(Permission.EDIT_BACKLOG)
         item = selectors.item_by_key(self.project, item_key)
@@ -309,8 +336,10 @@ class BulkSerializer(serializers.Serializer):
 class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = BulkSerializer
 
-    @extend_schema(request=BulkSerializer, summary="Change status, labels, assignee or estimate of several items, "
-                   "or delete them; all or nothing")
+    @extend_schema(
+        request=BulkSerializer,
+        summary="Change status, labels, assignee or estimate of several items, or delete them; all or nothing",
+    )
     def bulk(self, request, key: str):
         self.require(Permission.EDIT_BACKLOG)
         serializer = BulkSerializer(data=request.data, context=_page_context(self))
@@ -322,10 +351,15 @@ class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
         for item_key in keys:
             match = selectors.KEY_PATTERN.match(item_key.strip().upper())
             if not match or match["key"] != self.project.key:
-                raise serializers.ValidationError({"items": [_("No item %(key)s in this project.") % {"key": item_key}]})
+                raise serializers.ValidationError(
+                    {"items": [_("No item %(key)s in this project.") % {"key": item_key}]}
+                )
             numbers.append(int(match["number"]))
-        items = list(BacklogItem.objects.filter(project=self.project, number__in=numbers).select_related(
-            "project", "status", "assignee", "parent"))
+        items = list(
+            BacklogItem.objects.filter(project=self.project, number__in=numbers).select_related(
+                "project", "status", "assignee", "parent"
+            )
+        )
         if len(items) != len(set(numbers)):
             found = {item.number for item in items}
             missing = [f"{self.project.key}-{n}" for n in numbers if n not in found]
@@ -351,19 +385,146 @@ def spreadsheet_safe(value) -> str:
 class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, summary="The backlog as CSV, in backlog order")
     def export(self, request, key: str):
-        items = selectors.backlog_items(self.project, selectors.ItemFilters.from_params(request.query_params),
-                                        user=request.user)
+        items = selectors.backlog_items(
+            self.project, selectors.ItemFilters.from_params(request.query_params), user=request.user
+        )
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.project.key}-backlog.csv"'
         response.write("\ufeff")  # so spreadsheet programs read UTF-8 (Kazakh, Russian) correctly
         writer = csv.writer(response)
-        writer.writerow(["Key", "Type", "Title", "Status", "Priority", "Estimate", "Assignee", "Labels", "Parent",
-                         "Due date", "Description"])
+        writer.writerow(
+            [
+                "Key",
+                "Type",
+                "Title",
+                "Status",
+                "Priority",
+                "Estimate",
+                "Assignee",
+                "Labels",
+                "Parent",
+                "Due date",
+                "Description",
+            ]
+        )
         for item in items:
-            writer.writerow([spreadsheet_safe(v) for v in [
-                item.key, ItemType(item.type).label, item.title, item.status.name, Priority(item.priority).label,
-                item.estimate, item.assignee.username if item.assignee else "",
-                ", ".join(label.name for label in item.labels.all()), item.parent.key if item.parent else "",
-                item.due_date.isoformat() if item.due_date else "", item.description,
-            ]])
+            writer.writerow(
+                [
+                    spreadsheet_safe(v)
+                    for v in [
+                        item.key,
+                        ItemType(item.type).label,
+                        item.title,
+                        item.status.name,
+                        Priority(item.priority).label,
+                        item.estimate,
+                        item.assignee.username if item.assignee else "",
+                        ", ".join(label.name for label in item.labels.all()),
+                        item.parent.key if item.parent else "",
+                        item.due_date.isoformat() if item.due_date else "",
+                        item.description,
+                    ]
+                ]
+            )
         return response
+
+
+class ItemLinkSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.key", read_only=True)
+    target = ItemKeyField()
+
+    class Meta:
+        model = ItemLink
+        fields = ["id", "source", "kind", "target"]
+
+
+class ItemLinkViewSet(ItemChildMixin, viewsets.GenericViewSet):
+    """Links from this item: blocks / relates to / duplicates another item."""
+
+    serializer_class = ItemLinkSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "project": self.project}
+
+    def get_queryset(self):
+        return (
+            ItemLink.objects.filter(source=self.item)
+            .select_related("source__project", "target__project")
+            .order_by("id")
+        )
+
+    def list(self, request, key: str, item_key: str):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request, key: str, item_key: str):
+        self.require(Permission.EDIT_BACKLOG)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = services.link_items(
+            source=self.item,
+            target=serializer.validated_data["target"],
+            kind=serializer.validated_data["kind"],
+            by=request.user,
+        )
+        return created(self.get_serializer(link).data)
+
+    def destroy(self, request, key: str, item_key: str, pk: int):
+        self.require(Permission.EDIT_BACKLOG)
+        link = self.get_queryset().filter(pk=pk).first()
+        if link is None:
+            raise Http404
+        services.unlink_items(link=link, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WatchView(ItemChildMixin, viewsets.GenericViewSet):
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("Watching", {"watching": serializers.BooleanField()})},
+        summary="Watch the item (POST) or stop watching it (DELETE)",
+    )
+    def watch(self, request, key: str, item_key: str):
+        watching = request.method == "POST"
+        services.set_watching(item=self.item, user=request.user, watching=watching)
+        return Response({"watching": watching})
+
+
+class StatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Status
+        fields = ["id", "name", "category", "order"]
+
+
+class StatusViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """The project's workflow, in order."""
+
+    serializer_class = StatusSerializer
+    pagination_class = None
+
+    def list(self, request, key: str):
+        return Response(self.get_serializer(self.project.statuses.all(), many=True).data)
+
+
+class EpicSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(read_only=True)
+    status = serializers.CharField(source="status.name", read_only=True)
+    child_count = serializers.IntegerField(read_only=True)
+    done_count = serializers.IntegerField(read_only=True)
+    total_points = serializers.DecimalField(max_digits=9, decimal_places=1, read_only=True)
+    done_points = serializers.DecimalField(max_digits=9, decimal_places=1, read_only=True)
+
+    class Meta:
+        model = BacklogItem
+        fields = ["key", "title", "status", "child_count", "done_count", "total_points", "done_points"]
+
+
+class EpicViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
+    """Epics in backlog order with their children's progress (points and counts)."""
+
+    serializer_class = EpicSerializer
+    pagination_class = RankPagination
+
+    def list(self, request, key: str):
+        page = self.paginate_queryset(selectors.epic_progress(self.project))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

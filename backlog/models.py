@@ -82,6 +82,9 @@ class ItemCounter(models.Model):
     project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="+")
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.last_number}"
+
 
 class BacklogItemQuerySet(models.QuerySet["BacklogItem"]):
     def in_backlog_order(self) -> "BacklogItemQuerySet":
@@ -89,7 +92,9 @@ class BacklogItemQuerySet(models.QuerySet["BacklogItem"]):
 
     def for_list(self) -> "BacklogItemQuerySet":
         """Everything a list row shows, in a constant number of queries."""
-        return self.select_related("project", "status", "assignee", "reporter", "parent__project").prefetch_related("labels")
+        return self.select_related("project", "status", "assignee", "reporter", "parent__project").prefetch_related(
+            "labels"
+        )
 
 
 class BacklogItem(models.Model):
@@ -165,6 +170,9 @@ class ItemLink(models.Model):
             models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="item_link_not_self"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
 
 class Comment(models.Model):
     item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE, related_name="comments")
@@ -176,6 +184,9 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on item {self.item_id}"
 
 
 class EventKind(models.TextChoices):
@@ -201,3 +212,6 @@ class ItemEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} of item {self.item_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -113,19 +113,8 @@ def key_between(before: str | None, after: str | None) -> str:
         validate_key(after)
     if before is not None and after is not None and before >= after:
         raise RankError(f"{before!r} is not before {after!r}")
-    if before is None and after is None:
-        return FIRST_KEY
     if before is None:
-        assert after is not None
-        integer, fraction = _split(after)
-        if integer == _SMALLEST_INTEGER:
-            return integer + _midpoint("", fraction)
-        if integer < after:
-            return integer
-        smaller = _decrement(integer)
-        if smaller is None:
-            raise RankError("cannot rank before the first possible key")
-        return smaller
+        return FIRST_KEY if after is None else _key_before(after)
     integer, fraction = _split(before)
     if after is None:
         larger = _increment(integer)
@@ -137,6 +126,18 @@ def key_between(before: str | None, after: str | None) -> str:
     if larger is None:
         raise RankError("rank key space exhausted")
     return larger if larger < after else integer + _midpoint(fraction, None)
+
+
+def _key_before(after: str) -> str:
+    integer, fraction = _split(after)
+    if integer == _SMALLEST_INTEGER:
+        return integer + _midpoint("", fraction)
+    if integer < after:
+        return integer
+    smaller = _decrement(integer)
+    if smaller is None:
+        raise RankError("cannot rank before the first possible key")
+    return smaller
 
 
 def keys_between(before: str | None, after: str | None, count: int) -> list[str]:

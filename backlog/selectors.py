@@ -8,16 +8,14 @@ from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from backlog.models import BacklogItem, ItemEvent, ItemType, StatusCategory
+from backlog.models import BacklogItem, Comment, ItemEvent, ItemLink, ItemType, StatusCategory
 from projects.models import Project
 
 KEY_PATTERN = re.compile(r"^(?P<key>[A-Z]{2,10})-(?P<number>\d{1,9})$")
 
 
 def children_points() -> Subquery:
-    totals = (
-        BacklogItem.objects.filter(parent=OuterRef("pk")).order_by().values("parent").annotate(total=Sum("points"))
-    )
+    totals = BacklogItem.objects.filter(parent=OuterRef("pk")).order_by().values("parent").annotate(total=Sum("points"))
     return Subquery(totals.values("total")[:1])
 
 
@@ -134,3 +132,33 @@ def epic_progress(project: Project) -> QuerySet[BacklogItem]:
         )
         .order_by("rank")
     )
+
+
+def backlog_page(items: QuerySet[BacklogItem], *, after: str = "", size: int) -> tuple[list[BacklogItem], bool]:
+    """One page of a backlog list after the rank ``after``, and whether more follow (one query)."""
+    if after:
+        items = items.filter(rank__gt=after)
+    rows = list(items[: size + 1])
+    return rows[:size], len(rows) > size
+
+
+def item_children(item: BacklogItem) -> QuerySet[BacklogItem]:
+    return BacklogItem.objects.filter(parent=item).select_related("project", "status", "assignee").order_by("rank")
+
+
+def item_links(item: BacklogItem) -> QuerySet[ItemLink]:
+    """Links from and to the item, with both ends ready to show."""
+    return (
+        ItemLink.objects.filter(Q(source=item) | Q(target=item))
+        .select_related("source__project", "source__status", "target__project", "target__status")
+        .order_by("kind", "id")
+    )
+
+
+def item_comments(item: BacklogItem) -> QuerySet[Comment]:
+    return Comment.objects.filter(item=item).select_related("author").prefetch_related("mentions")
+
+
+def epic_choices(project: Project) -> QuerySet[BacklogItem]:
+    """Epics as parent suggestions, in backlog order."""
+    return BacklogItem.objects.filter(project=project, type=ItemType.EPIC).select_related("project").order_by("rank")

@@ -62,8 +62,15 @@ def seed_workflow(project: Project) -> list[Status]:
 
 def _event(item: BacklogItem, *, by, kind: str, field: str = "", old=None, new=None, at=None) -> ItemEvent:
     return ItemEvent(
-        project_id=item.project_id, item_id=item.pk, item_number=item.number, actor=by if by and by.pk else None,
-        at=at or timezone.now(), kind=kind, field=field, old=old, new=new,
+        project_id=item.project_id,
+        item_id=item.pk,
+        item_number=item.number,
+        actor=by if by and by.pk else None,
+        at=at or timezone.now(),
+        kind=kind,
+        field=field,
+        old=old,
+        new=new,
     )
 
 
@@ -114,10 +121,12 @@ def _check_parent(item: BacklogItem, parent: BacklogItem | None) -> None:
     if parent.project_id != item.project_id:
         raise ValidationError({"parent": _("The parent must be in the same project.")})
     if parent.type not in ALLOWED_PARENTS[ItemType(item.type)]:
-        raise ValidationError({
-            "parent": _("A %(child)s cannot belong to a %(parent)s.")
-            % {"child": ItemType(item.type).label, "parent": ItemType(parent.type).label}
-        })
+        raise ValidationError(
+            {
+                "parent": _("A %(child)s cannot belong to a %(parent)s.")
+                % {"child": ItemType(item.type).label, "parent": ItemType(parent.type).label}
+            }
+        )
     ancestor: BacklogItem | None = parent
     seen = set()
     while ancestor is not None:
@@ -140,7 +149,9 @@ def _check_role_points(project: Project, role_points: dict) -> dict:
     estimating = set(project.roles.filter(estimates_points=True).values_list("slug", flat=True))
     unknown = sorted(set(role_points) - estimating)
     if unknown:
-        raise ValidationError({"role_points": _("These roles do not estimate: %(roles)s.") % {"roles": ", ".join(unknown)}})
+        raise ValidationError(
+            {"role_points": _("These roles do not estimate: %(roles)s.") % {"roles": ", ".join(unknown)}}
+        )
     cleaned = {}
     for slug, value in role_points.items():
         value = _check_estimate(str(value), "role_points")
@@ -208,19 +219,39 @@ def _edge_rank(project: Project, *, top: bool) -> str:
 
 @transaction.atomic
 def create_item(
-    *, project: Project, by, title: str, type: str = ItemType.STORY, description: str = "",
-    status: Status | None = None, priority: str = Priority.MEDIUM, labels: Iterable[str] = (),
-    assignee=None, parent: BacklogItem | None = None, estimate: str = "", role_points: dict | None = None,
-    due_date: date | None = None, acceptance_criteria: Iterable = (), position: str = "bottom",
+    *,
+    project: Project,
+    by,
+    title: str,
+    type: str = ItemType.STORY,
+    description: str = "",
+    status: Status | None = None,
+    priority: str = Priority.MEDIUM,
+    labels: Iterable[str] = (),
+    assignee=None,
+    parent: BacklogItem | None = None,
+    estimate: str = "",
+    role_points: dict | None = None,
+    due_date: date | None = None,
+    acceptance_criteria: Iterable = (),
+    position: str = "bottom",
 ) -> BacklogItem:
     policy.require(by, project, Permission.EDIT_BACKLOG)
     number = _next_number(project)  # also serialises creations in this project
     item = BacklogItem(
-        project=project, number=number, type=type, title=(title or "").strip(), description=description,
-        status=status or project.statuses.order_by("order", "id").first(), priority=priority,
-        assignee=_member_user(project, assignee, "assignee"), reporter=by,
-        estimate=_check_estimate(estimate), role_points=_check_role_points(project, role_points or {}),
-        due_date=due_date, acceptance_criteria=_checklist(acceptance_criteria, "acceptance_criteria"),
+        project=project,
+        number=number,
+        type=type,
+        title=(title or "").strip(),
+        description=description,
+        status=status or project.statuses.order_by("order", "id").first(),
+        priority=priority,
+        assignee=_member_user(project, assignee, "assignee"),
+        reporter=by,
+        estimate=_check_estimate(estimate),
+        role_points=_check_role_points(project, role_points or {}),
+        due_date=due_date,
+        acceptance_criteria=_checklist(acceptance_criteria, "acceptance_criteria"),
         done_checklist=[{"text": text, "done": False} for text in project.definition_of_done_items()],
         rank=_edge_rank(project, top=position == "top"),
     )
@@ -249,7 +280,7 @@ def _snapshot(item: BacklogItem, labels: list[Label]) -> dict:
 
 def _apply_points(item: BacklogItem) -> None:
     if item.role_points:
-        total = sum(Decimal(v) for v in item.role_points.values())
+        total = sum((Decimal(v) for v in item.role_points.values()), Decimal(0))
         item.points = total
         item.estimate = format(total.normalize(), "f")
     else:
@@ -313,8 +344,17 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
         new_objects = _labels(project, labels)
         if sorted(label.name for label in new_objects) != old_labels:
             item.labels.set(new_objects)
-            events.append(_event(item, by=by, kind=EventKind.CHANGED, field="labels", old=old_labels,
-                                 new=[label.name for label in new_objects], at=now))
+            events.append(
+                _event(
+                    item,
+                    by=by,
+                    kind=EventKind.CHANGED,
+                    field="labels",
+                    old=old_labels,
+                    new=[label.name for label in new_objects],
+                    at=now,
+                )
+            )
     if watchers is not None:
         item.watchers.set([_member_user(project, user, "watchers") for user in watchers])
     ItemEvent.objects.bulk_create(events)
@@ -329,10 +369,12 @@ def _check_done(item: BacklogItem, old_status: dict | None, override_reason: str
         return
     unchecked = [entry["text"] for entry in item.done_checklist if not entry.get("done")]
     if unchecked and not override_reason.strip():
-        raise ValidationError({
-            "status": _("The Definition of Done is not met (%(open)s). Check the entries or give a reason.")
-            % {"open": "; ".join(unchecked)}
-        })
+        raise ValidationError(
+            {
+                "status": _("The Definition of Done is not met (%(open)s). Check the entries or give a reason.")
+                % {"open": "; ".join(unchecked)}
+            }
+        )
 
 
 @transaction.atomic
@@ -340,6 +382,15 @@ def delete_item(*, item: BacklogItem, by) -> None:
     policy.require(by, item.project, Permission.EDIT_BACKLOG)
     _event(item, by=by, kind=EventKind.DELETED, old={"title": item.title}).save()
     item.delete()
+
+
+def watch_item(*, item: BacklogItem, by, watching: bool = True) -> None:
+    """Follows (or stops following) an item: any member may, unlike editing the watcher list."""
+    policy.require(by, item.project, Permission.VIEW)
+    if watching:
+        item.watchers.add(by)
+    else:
+        item.watchers.remove(by)
 
 
 # --- ranking ---------------------------------------------------------------------------
@@ -353,7 +404,9 @@ def _neighbour_rank(project: Project, item: BacklogItem, rank: str, *, below: bo
     return others.filter(rank__lt=rank).order_by("-rank").values_list("rank", flat=True).first()
 
 
-def _target_rank(item: BacklogItem, *, before: BacklogItem | None, after: BacklogItem | None, position: str | None) -> str:
+def _target_rank(
+    item: BacklogItem, *, before: BacklogItem | None, after: BacklogItem | None, position: str | None
+) -> str:
     project = item.project
     if before is not None:
         return ranking.key_between(_neighbour_rank(project, item, before.rank, below=False), before.rank)
@@ -368,7 +421,11 @@ def _target_rank(item: BacklogItem, *, before: BacklogItem | None, after: Backlo
 
 
 def move_item(
-    *, item: BacklogItem, by, before: BacklogItem | None = None, after: BacklogItem | None = None,
+    *,
+    item: BacklogItem,
+    by,
+    before: BacklogItem | None = None,
+    after: BacklogItem | None = None,
     position: str | None = None,
 ) -> BacklogItem:
     """Writes only the moved item's rank (and one history event), whatever the backlog's size.
@@ -413,9 +470,7 @@ def mentioned_members(project: Project, body: str) -> list:
     names = {match.group(1).rstrip(".") for match in MENTION.finditer(body)}
     if not names:
         return []
-    return list(
-        get_user_model().objects.filter(memberships__project=project, username__in=names).distinct()
-    )
+    return list(get_user_model().objects.filter(memberships__project=project, username__in=names).distinct())
 
 
 @transaction.atomic
@@ -452,6 +507,15 @@ def delete_comment(*, comment: Comment, by) -> None:
     else:
         policy.require(by, project, Permission.COMMENT)
     comment.delete()
+
+
+def set_watching(*, item: BacklogItem, user, watching: bool) -> None:
+    """Any member may watch an item they can see; nobody else."""
+    policy.require(user, item.project, Permission.VIEW)
+    if watching:
+        item.watchers.add(user)
+    else:
+        item.watchers.remove(user)
 
 
 # --- links -----------------------------------------------------------------------------

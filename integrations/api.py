@@ -98,8 +98,11 @@ class PasswordTokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TokenIPThrottle, TokenAccountThrottle]
 
-    @extend_schema(request=PasswordTokenRequestSerializer, responses={201: NewApiTokenSerializer},
-                   summary="Exchange a username and password for an API token (throttled)")
+    @extend_schema(
+        request=PasswordTokenRequestSerializer,
+        responses={201: NewApiTokenSerializer},
+        summary="Exchange a username and password for an API token (throttled)",
+    )
     def post(self, request):
         serializer = PasswordTokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,22 +137,24 @@ class MeView(APIView):
         user = request.user
         projects = list(visible_projects(user).order_by("key"))
         prime_policy(user, projects)
-        return Response({
-            "id": user.pk,
-            "username": user.username,
-            "name": user.get_full_name(),
-            "email": user.email,
-            "language": request.LANGUAGE_CODE,
-            "projects": [
-                {
-                    "key": p.key,
-                    "name": p.name,
-                    "archived": p.archived,
-                    "role": p.mine[0].role.slug,
-                    "role_name": p.mine[0].role.name,
-                    "is_admin": p.mine[0].is_admin,
-                    "permissions": sorted(policy.allowed_actions(user, p)),
-                }
-                for p in projects
-            ],
-        })
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "name": user.get_full_name(),
+                "email": user.email,
+                "language": request.LANGUAGE_CODE,
+                "projects": [
+                    {
+                        "key": p.key,
+                        "name": p.name,
+                        "archived": p.archived,
+                        "role": p.mine[0].role.slug,
+                        "role_name": p.mine[0].role.name,
+                        "is_admin": p.mine[0].is_admin,
+                        "permissions": sorted(policy.allowed_actions(user, p)),
+                    }
+                    for p in projects
+                ],
+            }
+        )

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from integrations.models import ApiToken, TokenScope
 from roles.models import hash_token
 
-TOKEN_PREFIX = "sb_"
+TOKEN_PREFIX = "sb_"  # noqa: S105 (a public marker that makes leaked tokens easy to scan for, not a secret)
 # last_used_at is written at most this often, so reads do not turn into writes.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -8,11 +9,19 @@ from projects import services
 from projects.models import Project, validate_working_days
 from roles import policy
 from roles.models import Membership
-from scrumboard.api import ETagMixin, created
+from scrumboard.api import CursorPagination, ETagMixin, created
 
 WRITABLE = [
-    "name", "description", "product_goal", "timezone", "sprint_length_days", "daily_scrum_time",
-    "daily_scrum_minutes", "working_days", "definition_of_done",
+    "name",
+    "description",
+    "product_goal",
+    "timezone",
+    "sprint_length_days",
+    "daily_scrum_time",
+    "daily_scrum_minutes",
+    "working_days",
+    "definition_of_done",
+    "definition_of_ready",
 ]
 
 
@@ -54,12 +63,17 @@ def prime_policy(user, projects) -> None:
     policy.remember_memberships(user, {p.pk: (p.mine[0] if p.mine else None) for p in projects})
 
 
+class ProjectPagination(CursorPagination):
+    ordering = "key"  # the cursor paginator imposes its own order; projects are listed by key
+
+
 @extend_schema_view(
     list=extend_schema(summary="Projects you are a member of (active; ?archived=true for archived)"),
     create=extend_schema(summary="Create a project; you become its administrator"),
 )
 class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
     serializer_class = ProjectSerializer
+    pagination_class = ProjectPagination
     lookup_field = "key"
     lookup_value_regex = "[A-Z]{2,10}"
 
@@ -73,7 +87,7 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
 
     def list(self, request):
         archived = request.query_params.get("archived", "false").lower() in {"1", "true", "yes"}
-        queryset = self.get_queryset().filter(archived=archived).order_by("key")
+        queryset = self.get_queryset().filter(archived=archived)
         page = self.paginate_queryset(queryset)
         prime_policy(request.user, page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -89,14 +103,23 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
     def retrieve(self, request, key: str):
         return Response(self.get_serializer(self.get_object()).data)
 
+    def _locked(self, project: Project) -> Project:
+        """The project's row, locked until the transaction ends, so ``If-Match`` is compared
+        with what the write will replace: two writers holding one ETag cannot both pass."""
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        self._etag_object = project
+        return project
+
     def update(self, request, key: str, partial: bool = False):
         project = self.get_object()
         policy.require(request.user, project, "manage_project")
-        self.check_if_match(project)
-        serializer = self.get_serializer(project, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        changes = {k: v for k, v in serializer.validated_data.items() if k != "key"}
-        project = services.update_project(project=project, by=request.user, **changes)
+        with transaction.atomic():
+            project = self._locked(project)
+            self.check_if_match(project)
+            serializer = self.get_serializer(project, data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            changes = {k: v for k, v in serializer.validated_data.items() if k != "key"}
+            project = services.update_project(project=project, by=request.user, **changes)
         return Response(self.get_serializer(project).data)
 
     def partial_update(self, request, key: str):
@@ -106,13 +129,20 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def archive(self, request, key: str):
         project = self.get_object()
-        self.check_if_match(project)
-        services.archive_project(project=project, by=request.user)
+        policy.require(request.user, project, policy.ADMINISTER)
+        with transaction.atomic():
+            project = self._locked(project)
+            self.check_if_match(project)
+            services.archive_project(project=project, by=request.user)
         return Response(self.get_serializer(project).data)
 
     @extend_schema(request=None, summary="Bring an archived project back (administrators)")
     @action(detail=True, methods=["post"])
     def unarchive(self, request, key: str):
         project = self.get_object()
-        services.unarchive_project(project=project, by=request.user)
+        policy.require(request.user, project, policy.ADMINISTER)
+        with transaction.atomic():
+            project = self._locked(project)
+            self.check_if_match(project)
+            services.unarchive_project(project=project, by=request.user)
         return Response(self.get_serializer(project).data)

@@ -31,11 +31,12 @@ def validate_timezone(value: str) -> None:
 
 
 def validate_working_days(value: object) -> None:
+    # Not code "invalid": JSONField would replace the message with its own "Value must be valid JSON."
     valid = {number for number, _label in WEEKDAYS}
     if not isinstance(value, list) or not value or any(day not in valid for day in value):
-        raise ValidationError(_("Choose at least one working day."), code="invalid")
+        raise ValidationError(_("Choose at least one working day."), code="invalid_working_days")
     if len(set(value)) != len(value):
-        raise ValidationError(_("Each working day may appear once."), code="invalid")
+        raise ValidationError(_("Each working day may appear once."), code="invalid_working_days")
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
@@ -62,8 +63,9 @@ class Project(models.Model):
         _("daily scrum length (minutes)"), default=15, validators=[MinValueValidator(5), MaxValueValidator(60)]
     )
     working_days = models.JSONField(_("working days"), default=default_working_days, validators=[validate_working_days])
-    definition_of_done = models.TextField(
-        _("Definition of Done"), blank=True, help_text=_("One criterion per line.")
+    definition_of_done = models.TextField(_("Definition of Done"), blank=True, help_text=_("One criterion per line."))
+    definition_of_ready = models.TextField(
+        _("Definition of Ready"), blank=True, help_text=_("One criterion per line: when is an item ready for a sprint?")
     )
     archived = models.BooleanField(_("archived"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -91,6 +93,9 @@ class Project(models.Model):
 
     def definition_of_done_items(self) -> list[str]:
         return [line.strip() for line in self.definition_of_done.splitlines() if line.strip()]
+
+    def definition_of_ready_items(self) -> list[str]:
+        return [line.strip() for line in self.definition_of_ready.splitlines() if line.strip()]
 
     def working_day_names(self) -> list[str]:
         names = dict(WEEKDAYS)

@@ -3,16 +3,27 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from projects.models import Project
+from projects.signals import project_created
 from roles import policy
 from roles.models import Permission
 from roles.services import CREATOR_ROLE, add_member, seed_default_roles
 from scrumboard.errors import ConflictError
 
 # Fields a caller may set; anything else (archived, timestamps) has its own service.
-EDITABLE_FIELDS = frozenset({
-    "name", "description", "product_goal", "timezone", "sprint_length_days", "daily_scrum_time",
-    "daily_scrum_minutes", "working_days", "definition_of_done",
-})
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "product_goal",
+        "timezone",
+        "sprint_length_days",
+        "daily_scrum_time",
+        "daily_scrum_minutes",
+        "working_days",
+        "definition_of_done",
+        "definition_of_ready",
+    }
+)
 
 
 def _apply(project: Project, changes: dict) -> None:
@@ -38,6 +49,7 @@ def create_project(*, key: str, name: str, by, **fields) -> Project:
         raise ValidationError({"key": _("Project with this key already exists.")}) from None
     roles = seed_default_roles(project)
     add_member(project=project, user=by, role=roles[CREATOR_ROLE], is_admin=True)
+    project_created.send(sender=Project, project=project)
     return project
 
 

@@ -29,12 +29,13 @@ ALL_PERMISSIONS = frozenset(Permission.values)
 
 
 def validate_permissions(value: object) -> None:
+    # Not code "invalid": JSONField would replace the message with its own "Value must be valid JSON."
     if not isinstance(value, list) or any(not isinstance(p, str) for p in value):
-        raise ValidationError(_("Permissions must be a list of permission names."), code="invalid")
+        raise ValidationError(_("Permissions must be a list of permission names."), code="invalid_permissions")
     unknown = sorted(set(value) - ALL_PERMISSIONS)
     if unknown:
         raise ValidationError(
-            _("Unknown permissions: %(names)s."), params={"names": ", ".join(unknown)}, code="invalid"
+            _("Unknown permissions: %(names)s."), params={"names": ", ".join(unknown)}, code="invalid_permissions"
         )
 
 
@@ -74,7 +75,8 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+    # RESTRICT: a role in use cannot be deleted alone, but goes with its project.
+    role = models.ForeignKey(Role, on_delete=models.RESTRICT, related_name="memberships")
     # An administrator may do everything in the project, including editing roles.
     is_admin = models.BooleanField(_("administrator"), default=False)
     joined_at = models.DateTimeField(auto_now_add=True)

@@ -1,11 +1,12 @@
 import datetime
+import logging
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from roles import policy
 from roles.models import ALL_PERMISSIONS, Invitation, Membership, Permission, Role, hash_token
 from scrumboard.errors import ConflictError
 
+logger = logging.getLogger(__name__)
 P = Permission
 _MEMBER = [P.VIEW, P.COMMENT, P.EDIT_BACKLOG, P.ESTIMATE]
 
@@ -91,17 +93,28 @@ def invite_member(*, project: Project, email: str, role: Role, by) -> tuple[Invi
         invited_by=by,
         expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    context = {"project": project, "role": role, "inviter": by, "url": invitation_url(raw_token),
-               "days": settings.INVITATION_TTL_DAYS}
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=_("You are invited to %(project)s on Scrumboard") % {"project": project.name},
+    context = {
+        "project": project,
+        "role": role,
+        "inviter": by,
+        "url": invitation_url(raw_token),
+        "days": settings.INVITATION_TTL_DAYS,
+    }
+    transaction.on_commit(lambda: _send_invitation_email(email, context))
+    return invitation, raw_token
+
+
+def _send_invitation_email(email: str, context: dict) -> None:
+    """The invitation is saved whatever happens here: a mail server that is down must not fail the request."""
+    try:
+        send_mail(
+            subject=_("You are invited to %(project)s on Scrumboard") % {"project": context["project"].name},
             message=render_to_string("roles/invitation_email.txt", context),
             from_email=None,
             recipient_list=[email],
         )
-    )
-    return invitation, raw_token
+    except OSError:  # smtplib's errors are OSErrors too
+        logger.exception("Invitation e-mail for project %s could not be sent", context["project"].key)
 
 
 def find_invitation(raw_token: str) -> Invitation | None:
@@ -128,19 +141,35 @@ def invitation_problem(invitation: Invitation | None, *, user=None) -> str | Non
 def accept_invitation(*, raw_token: str, user) -> Membership:
     """Single use: the row is locked, so two concurrent accepts cannot both succeed."""
     invitation = (
-        Invitation.objects.select_for_update().select_related("project", "role")
-        .filter(token_hash=hash_token(raw_token)).first()
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("project", "role")
+        .filter(token_hash=hash_token(raw_token))
+        .first()
     )
     problem = invitation_problem(invitation, user=user)
-    if problem:
-        raise ValidationError(problem)
-    assert invitation is not None
+    if invitation is None or problem is not None:
+        raise ValidationError(problem or _("This invitation link is not valid."))
     if Membership.objects.filter(project=invitation.project, user=user).exists():
         raise ValidationError(_("You are already a member of this project."))
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     return add_member(project=invitation.project, user=user, role=invitation.role)
+
+
+@transaction.atomic
+def sign_up_and_accept_invitation(*, raw_token: str, user) -> Membership:
+    """Saves a new, unsaved ``user`` under the invited address and accepts: all or nothing."""
+    invitation = find_invitation(raw_token)
+    problem = invitation_problem(invitation)
+    if invitation is None or problem is not None:
+        raise ValidationError(problem or _("This invitation link is not valid."))
+    if get_user_model().objects.filter(email__iexact=invitation.email).exists():
+        raise ValidationError(_("An account with this e-mail address already exists: log in to accept."))
+    user.email = invitation.email
+    user.full_clean(exclude=["password"])
+    user.save()
+    return accept_invitation(raw_token=raw_token, user=user)
 
 
 def revoke_invitation(*, invitation: Invitation, by) -> None:
@@ -152,8 +181,20 @@ def revoke_invitation(*, invitation: Invitation, by) -> None:
 
 
 def _guard_last_admin(membership: Membership) -> None:
-    others = Membership.objects.admins().filter(project=membership.project_id).exclude(pk=membership.pk)
-    if not others.select_for_update().exists():
+    """Refuses to take away the project's last administrator.
+
+    Locks every administrator row of the project, always in the same order, and only
+    then counts: two admins demoting each other at once queue up here instead of each
+    locking the other's row and deadlocking, and the second sees the first's change.
+    """
+    admins = list(
+        Membership.objects.admins()
+        .filter(project=membership.project_id)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not any(pk != membership.pk for pk in admins):
         raise ConflictError(_("A project needs at least one administrator."))
 
 
@@ -203,6 +244,19 @@ def _clean_permissions(permissions: list[str]) -> list[str]:
     return perms
 
 
+def _save_role(role: Role) -> None:
+    """Validates and saves; a taken name is an error on ``name``, even when a concurrent save took it."""
+    taken = _("A role with this name already exists in the project.")
+    if Role.objects.filter(project=role.project_id, name__iexact=role.name).exclude(pk=role.pk).exists():
+        raise ValidationError({"name": taken})
+    role.full_clean()
+    try:
+        with transaction.atomic():
+            role.save()
+    except IntegrityError:
+        raise ValidationError({"name": taken}) from None
+
+
 def create_role(*, project: Project, name: str, permissions: list[str], by, estimates_points: bool = False) -> Role:
     policy.require(by, project, policy.ADMINISTER)
     role = Role(
@@ -213,13 +267,16 @@ def create_role(*, project: Project, name: str, permissions: list[str], by, esti
         estimates_points=estimates_points,
         order=(project.roles.count()),
     )
-    role.full_clean()
-    role.save()
+    _save_role(role)
     return role
 
 
 def update_role(
-    *, role: Role, by, name: str | None = None, permissions: list[str] | None = None,
+    *,
+    role: Role,
+    by,
+    name: str | None = None,
+    permissions: list[str] | None = None,
     estimates_points: bool | None = None,
 ) -> Role:
     policy.require(by, role.project, policy.ADMINISTER)
@@ -229,8 +286,7 @@ def update_role(
         role.permissions = _clean_permissions(permissions)
     if estimates_points is not None:
         role.estimates_points = estimates_points
-    role.full_clean()
-    role.save()
+    _save_role(role)
     return role
 
 

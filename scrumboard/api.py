@@ -2,10 +2,12 @@
 
 import hashlib
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -41,17 +43,31 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "precondition_failed"
 
 
+def _field_name(name) -> str:
+    # Django's model-wide errors ("__all__") are DRF's non_field_errors: one name for clients.
+    return "non_field_errors" if name == NON_FIELD_ERRORS else str(name)
+
+
 def _django_validation_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+        return {_field_name(field): [str(m) for m in messages] for field, messages in exc.message_dict.items()}
     return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def _messages(detail) -> list[str]:
+    """Every message of a possibly nested error detail (list items, nested serializers) as text."""
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _messages(value)]
+    if isinstance(detail, list | tuple):
+        return [message for value in detail for message in _messages(value)]
+    return [str(detail)]
 
 
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+        return {_field_name(k): _messages(v) for k, v in detail.items()}
     if isinstance(detail, list):
-        return {"non_field_errors": [str(x) for x in detail]}
+        return {"non_field_errors": _messages(detail)}
     return {}
 
 
@@ -74,10 +90,18 @@ def exception_handler(exc, context):
         first = next(iter(errors.values()), [""])
         detail = first[0] if len(errors) == 1 and first else str(_("Some fields are not valid."))
     else:
-        detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else str(exc.detail)
+        detail = " ".join(_messages(exc.detail))
     body = {"type": _TYPES.get(response.status_code, "error"), "detail": detail, "errors": errors}
     response.data = body
     return response
+
+
+def not_found(request, exception=None):
+    """``handler404``: URLs no route matches get the error shape under /api/, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        body = {"type": _TYPES[404], "detail": str(exceptions.NotFound.default_detail), "errors": {}}
+        return JsonResponse(body, status=404)
+    return page_not_found(request, exception)
 
 
 class CursorPagination(pagination.CursorPagination):

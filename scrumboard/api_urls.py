@@ -2,6 +2,18 @@
 
 from django.urls import path
 
+from backlog.api import (
+    BacklogItemViewSet,
+    BulkView,
+    CommentViewSet,
+    EpicViewSet,
+    ExportView,
+    HistoryViewSet,
+    ItemLinkViewSet,
+    MoveView,
+    StatusViewSet,
+    WatchView,
+)
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
 from projects.api import ProjectViewSet
 from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
@@ -11,6 +23,7 @@ app_name = "api"
 LIST = {"get": "list", "post": "create"}
 DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 PROJECT = "projects/<str:key>/"
+ITEM = PROJECT + "items/<str:item_key>/"
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
@@ -32,4 +45,21 @@ urlpatterns = [
     path(PROJECT + "invitations/<int:pk>/", InvitationViewSet.as_view({"delete": "destroy"}), name="invitation-detail"),
     path(PROJECT + "roles/", RoleViewSet.as_view(LIST), name="role-list"),
     path(PROJECT + "roles/<int:pk>/", RoleViewSet.as_view(DETAIL), name="role-detail"),
+    path(PROJECT + "items/", BacklogItemViewSet.as_view(LIST), name="item-list"),
+    path(PROJECT + "items/bulk/", BulkView.as_view({"post": "bulk"}), name="item-bulk"),
+    path(PROJECT + "items/export/", ExportView.as_view({"get": "export"}), name="item-export"),
+    path(ITEM, BacklogItemViewSet.as_view(DETAIL), name="item-detail"),
+    path(ITEM + "move/", MoveView.as_view({"post": "move"}), name="item-move"),
+    path(ITEM + "comments/", CommentViewSet.as_view(LIST), name="item-comment-list"),
+    path(
+        ITEM + "comments/<int:pk>/",
+        CommentViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="item-comment-detail",
+    ),
+    path(ITEM + "history/", HistoryViewSet.as_view({"get": "list"}), name="item-history"),
+    path(ITEM + "links/", ItemLinkViewSet.as_view(LIST), name="item-link-list"),
+    path(ITEM + "links/<int:pk>/", ItemLinkViewSet.as_view({"delete": "destroy"}), name="item-link-detail"),
+    path(ITEM + "watch/", WatchView.as_view({"post": "watch", "delete": "watch"}), name="item-watch"),
+    path(PROJECT + "statuses/", StatusViewSet.as_view({"get": "list"}), name="status-list"),
+    path(PROJECT + "epics/", EpicViewSet.as_view({"get": "list"}), name="epic-list"),
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("projects/", include("projects.urls")),
+    path("projects/<str:key>/", include("backlog.urls")),
     path("", include("roles.urls")),
     path("", include("integrations.urls")),
     path("api/v1/", include("scrumboard.api_urls")),
@@ -28,3 +29,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+# Unknown URLs under /api/ answer in the API's error shape, like every other API error.
+handler404 = "scrumboard.api.not_found"

@@ -8,6 +8,8 @@ from django.http import HttpResponseRedirect
 class SiteURLPasswordResetView(auth_views.PasswordResetView):
     """Reset links point at the configured SITE_URL, never at the request's Host header."""
 
+    email_template_name = "registration/password_reset_email.txt"
+
     def form_valid(self, form):
         site = urlsplit(settings.SITE_URL)
         form.save(

@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from roles.policy import forget_memberships
 from tests.factories import UserFactory, make_member, make_project
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -44,18 +45,28 @@ def _fail_missing_service(request):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
+    if not settings.REDIS_URL:
+        # A cache of the test's own: the default file cache in var/ is shared with every
+        # other process (a dev server, a parallel test run), which would clear or fill it
+        # under this test (throttling counts would jump or vanish).
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SECURE_SSL_REDIRECT = False
     settings.SITE_URL = "https://scrumboard.example.com"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache(_test_settings):
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @dataclass
@@ -122,10 +133,24 @@ def outsider(team):
     return team.outsider
 
 
+class RequestScopedAPIClient(APIClient):
+    """Forgets the forced user's cached memberships before each request.
+
+    In production every request loads its user afresh, so the policy's per-request
+    cache starts empty; a forced user object would otherwise carry it across requests.
+    """
+
+    def request(self, **kwargs):
+        user = self.handler._force_user
+        if user is not None:
+            forget_memberships(user)
+        return super().request(**kwargs)
+
+
 @pytest.fixture
 def api():
     """An APIClient; ``api.force_authenticate(user)`` or ``api.as_(user)`` to act as someone."""
-    client = APIClient()
+    client = RequestScopedAPIClient()
 
     def as_(user):
         client.force_authenticate(user=user)

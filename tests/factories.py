@@ -26,7 +26,12 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-_keys = iter(f"{a}{b}{c}" for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_keys = iter(
+    f"{a}{b}{c}"
+    for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def make_project(*, admin=None, key: str | None = None, name: str = "Project", **fields) -> Project:

@@ -17,9 +17,9 @@ class _Collector(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"{tag}[{name}]")
-            if name in {"href", "src", "action", "formaction", "xlink:href"} and (value or "").strip().lower().startswith(
-                DANGEROUS_SCHEMES
-            ):
+            if name in {"href", "src", "action", "formaction", "xlink:href"} and (
+                value or ""
+            ).strip().lower().startswith(DANGEROUS_SCHEMES):
                 self.problems.append(f"{tag}[{name}={value}]")
 
 

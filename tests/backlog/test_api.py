@@ -19,11 +19,19 @@ def titles(response):
 
 
 def test_create_item_and_read_it_back(api, project, product_owner, developer):
-    response = api.as_(product_owner).post(URL, {
-        "title": "Sign in with e-mail", "type": "story", "labels": ["auth", "mvp"], "estimate": "5",
-        "assignee": developer.username, "acceptance_criteria": [{"text": "Wrong password shows an error"}],
-        "description": "**bold** <script>alert(1)</script> [x](javascript:alert(1))",
-    }, format="json")
+    response = api.as_(product_owner).post(
+        URL,
+        {
+            "title": "Sign in with e-mail",
+            "type": "story",
+            "labels": ["auth", "mvp"],
+            "estimate": "5",
+            "assignee": developer.username,
+            "acceptance_criteria": [{"text": "Wrong password shows an error"}],
+            "description": "**bold** <script>alert(1)</script> [x](javascript:alert(1))",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["key"] == "SB-1" and body["status"] == "To Do" and body["points"] == "5.0"
@@ -39,19 +47,33 @@ def test_create_item_and_read_it_back(api, project, product_owner, developer):
 def test_read_only_fields_cannot_be_written(api, project, product_owner, developer, field):
     api.as_(product_owner).post(URL, {"title": "A"}, format="json")
     before = BacklogItem.objects.values().get()
-    value = {"project": 999, "key": "XX-9", "reporter": developer.username, "created_at": "2001-01-01T00:00:00Z",
-             "rank": "a0", "points": "99"}[field]
+    value = {
+        "project": 999,
+        "key": "XX-9",
+        "reporter": developer.username,
+        "created_at": "2001-01-01T00:00:00Z",
+        "rank": "a0",
+        "points": "99",
+    }[field]
     response = api.patch(URL + "SB-1/", {field: value}, format="json")
     assert response.status_code == 200
     after = BacklogItem.objects.values().get()
-    assert {k: v for k, v in after.items() if k != "updated_at"} == {k: v for k, v in before.items() if k != "updated_at"}
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
 
 
 def test_bad_input_gets_field_errors_and_changes_nothing(api, project, product_owner):
     api.as_(product_owner).post(URL, {"title": "A"}, format="json")
-    for payload, field in [({"estimate": "4"}, "estimate"), ({"status": "Nope"}, "status"),
-                           ({"assignee": "ghost"}, "assignee"), ({"type": "saga"}, "type"),
-                           ({"parent": "SB-99"}, "parent"), ({"title": ""}, "title"), ({"due_date": "tomorrow"}, "due_date")]:
+    for payload, field in [
+        ({"estimate": "4"}, "estimate"),
+        ({"status": "Nope"}, "status"),
+        ({"assignee": "ghost"}, "assignee"),
+        ({"type": "saga"}, "type"),
+        ({"parent": "SB-99"}, "parent"),
+        ({"title": ""}, "title"),
+        ({"due_date": "tomorrow"}, "due_date"),
+    ]:
         response = api.patch(URL + "SB-1/", payload, format="json")
         assert response.status_code == 400, payload
         assert response.json()["type"] == "validation_error"
@@ -102,8 +124,15 @@ def test_list_is_paginated_in_backlog_order(api, project, product_owner):
 def test_items_list_runs_a_constant_number_of_queries(api, project, product_owner, count, django_assert_num_queries):
     epic = services.create_item(project=project, by=product_owner, title="Epic", type="epic")
     for n in range(count):
-        services.create_item(project=project, by=product_owner, title=f"S{n}", labels=["a", "b"], parent=epic,
-                             estimate="3", assignee=product_owner)
+        services.create_item(
+            project=project,
+            by=product_owner,
+            title=f"S{n}",
+            labels=["a", "b"],
+            parent=epic,
+            estimate="3",
+            assignee=product_owner,
+        )
     client = api.as_(product_owner)
     # project, membership, statuses, items page, labels prefetch
     with django_assert_num_queries(5):
@@ -132,8 +161,17 @@ def test_move_before_after_top_bottom(api, project, product_owner):
 def test_bulk_update_and_delete(api, project, product_owner, developer):
     seed(project, product_owner, 3)
     client = api.as_(product_owner)
-    response = client.post(URL + "bulk/", {"items": ["SB-1", "SB-2"], "status": "In Review", "labels": ["x"],
-                                           "assignee": developer.username, "estimate": "2"}, format="json")
+    response = client.post(
+        URL + "bulk/",
+        {
+            "items": ["SB-1", "SB-2"],
+            "status": "In Review",
+            "labels": ["x"],
+            "assignee": developer.username,
+            "estimate": "2",
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     changed = BacklogItem.objects.filter(number__in=[1, 2])
     assert {(i.status.name, i.assignee_id, i.estimate) for i in changed} == {("In Review", developer.pk, "2")}
@@ -148,8 +186,9 @@ def test_bulk_update_and_delete(api, project, product_owner, developer):
 def test_comments_and_history(api, project, product_owner, developer):
     seed(project, product_owner, 1)
     client = api.as_(developer)
-    response = client.post(URL + "SB-1/comments/", {"body": f"@{product_owner.username} <img src=x onerror=alert(1)>"},
-                           format="json")
+    response = client.post(
+        URL + "SB-1/comments/", {"body": f"@{product_owner.username} <img src=x onerror=alert(1)>"}, format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["mentions"] == [product_owner.username] and unsafe_parts(body["body_html"]) == []
@@ -163,14 +202,19 @@ def test_comments_and_history(api, project, product_owner, developer):
 
 
 def test_csv_export_neutralises_formulas(api, project, product_owner):
-    for title in ["=HYPERLINK(\"http://evil\")", "+1", "-2", "@SUM(A1)", "Normal, with comma"]:
+    for title in ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)", "Normal, with comma"]:
         services.create_item(project=project, by=product_owner, title=title, description="\t=1+1")
     response = api.as_(product_owner).get(URL + "export/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Key", "Type", "Title"]
-    assert [row[2] for row in rows[1:]] == ["'=HYPERLINK(\"http://evil\")", "'+1", "'-2", "'@SUM(A1)",
-                                            "Normal, with comma"]
+    assert [row[2] for row in rows[1:]] == [
+        '\'=HYPERLINK("http://evil")',
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "Normal, with comma",
+    ]
     assert {row[-1] for row in rows[1:]} == {"'\t=1+1"}
 
 

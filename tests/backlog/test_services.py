@@ -25,8 +25,12 @@ def backlog_titles(project):
 
 def test_new_project_gets_the_default_workflow(project):
     statuses = list(Status.objects.filter(project=project).values_list("name", "category"))
-    assert statuses == [("To Do", "todo"), ("In Progress", "in_progress"), ("In Review", "in_progress"),
-                        ("Done", "done")]
+    assert statuses == [
+        ("To Do", "todo"),
+        ("In Progress", "in_progress"),
+        ("In Review", "in_progress"),
+        ("Done", "done"),
+    ]
 
 
 def test_items_get_consecutive_keys_and_land_at_the_bottom(project, product_owner):
@@ -59,7 +63,11 @@ def test_moving_writes_one_item_row_whatever_the_backlog_size(project, product_o
     items = [new_item(project, product_owner, f"Item {n}") for n in range(60)]
     with CaptureQueriesContext(connection) as queries:
         services.move_item(item=items[50], by=product_owner, before=items[3])
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))
+    ]
     item_writes = [sql for sql in writes if "backlog_backlogitem" in sql.split("WHERE")[0]]
     assert len(item_writes) == 1  # the moved item's rank
     assert len(writes) == 2  # ... and its history event
@@ -108,8 +116,9 @@ def test_move_refuses_an_anchor_from_another_project(project, product_owner):
 def test_update_records_one_event_per_changed_field(project, product_owner, developer):
     item = new_item(project, product_owner)
     in_progress = Status.objects.get(project=project, name="In Progress")
-    services.update_item(item=item, by=product_owner, title="Better title", status=in_progress, assignee=developer,
-                         priority="medium")
+    services.update_item(
+        item=item, by=product_owner, title="Better title", status=in_progress, assignee=developer, priority="medium"
+    )
     events = {e.field: e for e in ItemEvent.objects.filter(item_id=item.pk, kind="changed")}
     assert set(events) == {"title", "status", "assignee"}  # priority did not change
     assert events["status"].old["name"] == "To Do" and events["status"].new["name"] == "In Progress"
@@ -239,8 +248,11 @@ def test_concurrent_moves_into_the_same_gap_never_collide():
     def move(item):
         try:
             barrier.wait()
-            services.move_item(item=BacklogItem.objects.select_related("project").get(pk=item.pk), by=admin,
-                               before=BacklogItem.objects.get(pk=anchor.pk))
+            services.move_item(
+                item=BacklogItem.objects.select_related("project").get(pk=item.pk),
+                by=admin,
+                before=BacklogItem.objects.get(pk=anchor.pk),
+            )
         except Exception as exc:
             errors.append(exc)
         finally:

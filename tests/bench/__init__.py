@@ -1,0 +1,1 @@
+"""Benchmarks: run with ``python -m tests.bench.<name>``; never collected by pytest."""

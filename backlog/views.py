@@ -1,0 +1,621 @@
+"""The backlog's pages: the ranked list, an item's page, the epics."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from backlog import selectors, services
+from backlog.forms import (
+    BulkForm,
+    CommentForm,
+    CriterionForm,
+    EstimateForm,
+    ItemForm,
+    LinkForm,
+    QuickAddForm,
+    estimate_choices,
+)
+from backlog.markdown import render_markdown
+from backlog.models import DEFAULT_SCALE, BacklogItem, Comment, ItemLink, ItemType, LinkKind, Priority
+from backlog.presentation import history_entries, link_mentions, link_rows
+from roles import policy
+from roles.models import Permission
+from scrumboard.pages import add_form_errors, error_messages, flash_error, project_page, render_project
+
+PAGE_SIZE = 200
+HISTORY_SHOWN = 50
+SERVICE_ERRORS = (ValidationError, PermissionDenied)
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _item_or_404(project, item_key: str) -> BacklogItem:
+    item = selectors.item_by_key(project, item_key)
+    if item is None:
+        raise Http404
+    return item
+
+
+def _members(project) -> list:
+    return [membership.user for membership in project.memberships.select_related("user").order_by("user__first_name")]
+
+
+def _filter_query(params: QueryDict) -> str:
+    """The list's filters as a query string, without the page cursor."""
+    query = params.copy()
+    query.pop("after", None)
+    return query.urlencode()
+
+
+def _list_url(project, query: str = "") -> str:
+    url = reverse("backlog:list", kwargs={"key": project.key})
+    return f"{url}?{query}" if query else url
+
+
+def _item_url(item: BacklogItem, anchor: str = "") -> str:
+    url = reverse("backlog:item", kwargs={"key": item.project.key, "item_key": item.key})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _next_url(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _keys(items) -> str:
+    return ", ".join(item.key for item in items)
+
+
+# --- the backlog list --------------------------------------------------------------------
+
+
+def _list_context(request, project, items) -> dict:
+    can = policy.allowed_actions(request.user, project)
+    after = request.GET.get("after", "")
+    rows, has_more = selectors.backlog_page(items, after=after, size=PAGE_SIZE)
+    return {
+        "rows": rows,
+        "has_more": has_more,
+        "next_after": rows[-1].rank if rows else "",
+        "after": after,
+        "filter_query": _filter_query(request.GET),
+        "can_edit": Permission.EDIT_BACKLOG in can,
+        "can_estimate": Permission.ESTIMATE in can,
+        "estimate_choices": estimate_choices(),
+    }
+
+
+@project_page()
+def backlog_list(request, project):
+    return _render_list(request, project)
+
+
+def _render_list(request, project, *, quick_form=None, status=None):
+    filters = selectors.ItemFilters.from_params(request.GET)
+    items = selectors.backlog_items(project, filters, user=request.user)
+    context = _list_context(request, project, items)
+    if request.htmx and context["after"] and quick_form is None:
+        # "Show more": only the next rows.
+        return render_project(request, "backlog/_rows.html", project, context)
+    members = _members(project)
+    statuses = list(project.statuses.all())
+    context |= {
+        "filters": filters,
+        "totals": selectors.backlog_totals(items),
+        "statuses": statuses,
+        "labels": list(project.labels.values_list("name", flat=True)),
+        "members": members,
+        "types": ItemType.choices,
+        "quick_form": quick_form or QuickAddForm(),
+        "bulk_form": BulkForm(statuses=statuses, members=members) if context["can_edit"] else None,
+        "scale": DEFAULT_SCALE,
+    }
+    return render_project(request, "backlog/backlog_list.html", project, context, tab="backlog", status=status)
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def quick_add(request, project):
+    """Creates one item per line of the title box, all or none."""
+    form = QuickAddForm(request.POST)
+    parent = None
+    if form.is_valid() and form.cleaned_data["parent"]:
+        parent = selectors.item_by_key(project, form.cleaned_data["parent"])
+        if parent is None:
+            form.add_error(None, _("No item %(key)s in this project.") % {"key": form.cleaned_data["parent"]})
+    default_next = _item_url(parent) if parent else _list_url(project, _filter_query(request.GET))
+    next_url = _next_url(request, default_next)
+    if form.is_valid():
+        data = form.cleaned_data
+        titles = data["titles"]
+        top = data["position"] == "top"
+        try:
+            with transaction.atomic():
+                # Created bottom-up when added at the top, so the pasted order stays the same.
+                created = [
+                    services.create_item(
+                        project=project,
+                        by=request.user,
+                        title=title,
+                        type=data["type"],
+                        parent=parent,
+                        position=data["position"],
+                    )
+                    for title in (reversed(titles) if top else titles)
+                ]
+        except SERVICE_ERRORS as exc:
+            add_form_errors(form, exc)
+        else:
+            created = list(reversed(created)) if top else created
+            where = _("at the top") if top else _("at the bottom")
+            messages.success(
+                request,
+                ngettext(
+                    "Added %(keys)s %(where)s of the backlog.",
+                    "Added %(count)d items %(where)s of the backlog: %(keys)s.",
+                    len(created),
+                )
+                % {"keys": _keys(created), "count": len(created), "where": where},
+            )
+            return redirect(next_url)
+    if request.POST.get("next") or request.POST.get("parent"):
+        # Added from an item or the epics page: go back there and say what went wrong.
+        for message in [error for errors in form.errors.values() for error in errors]:
+            messages.error(request, message)
+        return redirect(next_url)
+    return _render_list(request, project, quick_form=form)
+
+
+@require_POST
+@project_page(Permission.ESTIMATE)
+def item_estimate(request, project, item_key: str):
+    """The estimate select of a backlog row; answers htmx with the updated cell (and totals)."""
+    item = _item_or_404(project, item_key)
+    form = EstimateForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.update_item(item=item, by=request.user, estimate=form.cleaned_data["estimate"])
+        except SERVICE_ERRORS as exc:
+            error = " ".join(error_messages(exc))
+            item = _item_or_404(project, item_key)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        items = selectors.backlog_items(project, selectors.ItemFilters.from_params(request.GET), user=request.user)
+        return render_project(
+            request,
+            "backlog/_estimate_cell.html",
+            project,
+            {
+                "item": selectors.backlog_items(project).filter(pk=item.pk).first() or item,
+                "error": error,
+                "can_estimate": True,
+                "estimate_choices": estimate_choices(),
+                "filter_query": _filter_query(request.GET),
+                "oob_totals": selectors.backlog_totals(items),
+            },
+        )
+    if error:
+        messages.error(request, f"{item.key}: {error}")
+    else:
+        messages.success(
+            request, _("%(key)s estimated: %(estimate)s.") % {"key": item.key, "estimate": item.estimate or "–"}
+        )
+    return redirect(_next_url(request, _list_url(project, request.GET.urlencode())))
+
+
+def _items_by_keys(project, keys: list[str]) -> list[BacklogItem]:
+    numbers = []
+    for key in keys:
+        match = selectors.KEY_PATTERN.match(key.strip().upper())
+        if match and match["key"] == project.key:
+            numbers.append(int(match["number"]))
+    return list(BacklogItem.objects.filter(project=project, number__in=numbers).for_list().order_by("rank"))
+
+
+class _ItemRefused(Exception):
+    def __init__(self, item, exc):
+        super().__init__(item.key)
+        self.item, self.exc = item, exc
+
+
+def _bulk_update(request, project, items, form) -> None:
+    """All or nothing; a refusal names the item it came from."""
+    changes = form.changes()
+    names, mode = form.label_names(), form.cleaned_data["labels_mode"] or "add"
+    if not changes and not names and mode != "replace":
+        raise ValidationError(_("Choose what to change: status, labels, assignee or estimate."))
+    with transaction.atomic():
+        for item in items:
+            item_changes = dict(changes)
+            if names or mode == "replace":
+                current = [label.name for label in item.labels.all()]
+                if mode == "replace":
+                    item_changes["labels"] = names
+                elif mode == "remove":
+                    item_changes["labels"] = [name for name in current if name not in names]
+                else:
+                    item_changes["labels"] = current + [name for name in names if name not in current]
+            try:
+                services.bulk_update_items(project=project, by=request.user, items=[item], changes=item_changes)
+            except ValidationError as exc:
+                raise _ItemRefused(item, exc) from exc
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def bulk(request, project):
+    back = _list_url(project, request.GET.urlencode())
+    items = _items_by_keys(project, request.POST.getlist("items"))
+    if not items:
+        messages.error(request, _("Select items first."))
+        return redirect(back)
+    statuses = list(project.statuses.all())
+    form = BulkForm(request.POST, statuses=statuses, members=_members(project))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    try:
+        if form.cleaned_data["action"] == "delete":
+            count = services.bulk_delete_items(project=project, by=request.user, items=items)
+            messages.success(
+                request, ngettext("Deleted %(count)d item.", "Deleted %(count)d items.", count) % {"count": count}
+            )
+        else:
+            _bulk_update(request, project, items, form)
+            messages.success(
+                request,
+                ngettext("Updated %(count)d item.", "Updated %(count)d items.", len(items)) % {"count": len(items)},
+            )
+    except _ItemRefused as refused:
+        for message in error_messages(refused.exc):
+            messages.error(request, f"{refused.item.key}: {message}")
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+    return redirect(back)
+
+
+# --- an item -------------------------------------------------------------------------------
+
+
+def _render_item(request, project, item, *, form=None, comment_form=None, link_form=None, status=None):
+    can = policy.allowed_actions(request.user, project)
+    can_edit = Permission.EDIT_BACKLOG in can
+    can_estimate = Permission.ESTIMATE in can
+    members = _members(project)
+    people = {user.username: user.get_full_name() or user.username for user in members}
+    statuses = list(project.statuses.all())
+    roles = list(project.roles.filter(estimates_points=True))
+    if form is None and (can_edit or can_estimate):
+        form = ItemForm(
+            item=item,
+            statuses=statuses,
+            members=members,
+            estimating_roles=roles,
+            can_edit=can_edit,
+            can_estimate=can_estimate,
+        )
+    comments = list(selectors.item_comments(item))
+    mention_url = reverse("backlog:list", kwargs={"key": project.key}) + "?assignee="
+    for comment in comments:
+        usernames = {user.username for user in comment.mentions.all()}
+        html = link_mentions(render_markdown(comment.body), usernames, lambda name: mention_url + name)
+        comment.body_html = mark_safe(html)  # noqa: S308 - sanitized by render_markdown; links built escaped
+    events = list(selectors.item_history(item))
+    history = history_entries(events, people=people, roles={role.slug: role.name for role in roles})
+    show_all_history = request.GET.get("history") == "all"
+    watchers = list(item.watchers.all())
+    dod_open = [entry["text"] for entry in item.done_checklist if not entry.get("done")]
+    done_status_ids = [status.pk for status in statuses if status.category == "done"]
+    return render_project(
+        request,
+        "backlog/item_detail.html",
+        project,
+        {
+            "item": item,
+            "form": form,
+            "can_edit": can_edit,
+            "can_estimate": can_estimate,
+            "can_comment": Permission.COMMENT in can,
+            "is_admin": policy.ADMINISTER in can,
+            "statuses": statuses,
+            "done_status_ids": done_status_ids,
+            "dod_open": dod_open,
+            "role_points": [
+                (role, item.role_points.get(role.slug)) for role in roles if item.role_points.get(role.slug)
+            ],
+            "children": list(selectors.item_children(item)),
+            "child_type": ItemType.TASK if item.type != ItemType.EPIC else ItemType.STORY,
+            "parent_suggestions": list(selectors.epic_choices(project)) if item.type != ItemType.EPIC else [],
+            "links": link_rows(item, selectors.item_links(item)),
+            "link_form": link_form or LinkForm(project=project),
+            "comments": comments,
+            "comment_form": comment_form or CommentForm(),
+            "history": history if show_all_history else history[-HISTORY_SHOWN:],
+            "history_hidden": 0 if show_all_history else max(0, len(history) - HISTORY_SHOWN),
+            "watchers": watchers,
+            "watching": any(user.pk == request.user.pk for user in watchers),
+            "criterion_form": CriterionForm(),
+            "priority_choices": Priority.choices,
+            "link_kinds": LinkKind.choices,
+            "definition_of_ready": project.definition_of_ready_items(),
+        },
+        tab="backlog",
+        status=status,
+    )
+
+
+@project_page()
+def item_detail(request, project, item_key: str):
+    return _render_item(request, project, _item_or_404(project, item_key))
+
+
+@require_POST
+@project_page()
+def item_update(request, project, item_key: str):
+    item = _item_or_404(project, item_key)
+    can_edit = policy.can(request.user, project, Permission.EDIT_BACKLOG)
+    can_estimate = policy.can(request.user, project, Permission.ESTIMATE)
+    if not (can_edit or can_estimate):
+        raise PermissionDenied
+    form = ItemForm(
+        request.POST,
+        item=item,
+        statuses=list(project.statuses.all()),
+        members=_members(project),
+        estimating_roles=list(project.roles.filter(estimates_points=True)),
+        can_edit=can_edit,
+        can_estimate=can_estimate,
+    )
+    if form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, _("Nothing to save: no field changed."))
+            return redirect(_item_url(item))
+        try:
+            services.update_item(
+                item=item, by=request.user, override_reason=form.cleaned_data["override_reason"], **changes
+            )
+        except SERVICE_ERRORS as exc:
+            add_form_errors(form, exc)
+            # The service changed the object before it refused: show what is stored.
+            item = _item_or_404(project, item_key)
+            form.item = item
+        else:
+            messages.success(request, _("%(key)s saved.") % {"key": item.key})
+            return redirect(_item_url(item))
+    return _render_item(request, project, item, form=form)
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def item_move(request, project, item_key: str):
+    """Top or bottom of the backlog: the way to rank without dragging."""
+    item = _item_or_404(project, item_key)
+    position = request.POST.get("position")
+    if position not in ("top", "bottom"):
+        messages.error(request, _("Say where to move the item: top or bottom."))
+    else:
+        try:
+            services.move_item(item=item, by=request.user, position=position)
+        except SERVICE_ERRORS as exc:
+            flash_error(request, exc)
+        else:
+            if position == "top":
+                messages.success(request, _("%(key)s moved to the top of the backlog.") % {"key": item.key})
+            else:
+                messages.success(request, _("%(key)s moved to the bottom of the backlog.") % {"key": item.key})
+    return redirect(_next_url(request, _item_url(item)))
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def item_delete(request, project, item_key: str):
+    item = _item_or_404(project, item_key)
+    key, title = item.key, item.title
+    try:
+        services.delete_item(item=item, by=request.user)
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+        return redirect(_item_url(item))
+    messages.success(request, _("%(key)s “%(title)s” deleted.") % {"key": key, "title": title})
+    return redirect("backlog:list", key=project.key)
+
+
+def _render_criteria(request, project, item, *, form=None, error=""):
+    return render_project(
+        request,
+        "backlog/_criteria.html",
+        project,
+        {
+            "item": item,
+            "can_edit": policy.can(request.user, project, Permission.EDIT_BACKLOG),
+            "criterion_form": form or CriterionForm(),
+            "criteria_error": error,
+        },
+    )
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def criteria(request, project, item_key: str):
+    """Adds, ticks or removes one acceptance criterion; answers htmx with the updated list."""
+    item = _item_or_404(project, item_key)
+    entries = [dict(entry) for entry in item.acceptance_criteria]
+    action = request.POST.get("action")
+    form = CriterionForm(request.POST) if action == "add" else None
+    error = ""
+    if action == "add":
+        if form.is_valid():
+            entries.append({"text": form.cleaned_data["text"], "done": False})
+        else:
+            error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    elif action in ("toggle", "remove"):
+        index = request.POST.get("index", "")
+        # The entry's text guards against a list that changed since the page was loaded.
+        if not index.isdigit() or int(index) >= len(entries) or entries[int(index)]["text"] != request.POST.get("text"):
+            error = _("The list has changed since you opened the page; reload it.")
+        elif action == "toggle":
+            entries[int(index)]["done"] = not entries[int(index)].get("done")
+        else:
+            del entries[int(index)]
+    else:
+        error = _("Unknown action.")
+    if not error:
+        try:
+            services.update_item(item=item, by=request.user, acceptance_criteria=entries)
+        except SERVICE_ERRORS as exc:
+            error = " ".join(error_messages(exc))
+            item = _item_or_404(project, item_key)
+        else:
+            form = None
+    if request.htmx:
+        return _render_criteria(request, project, item, form=form if error else None, error=error)
+    if error:
+        messages.error(request, error)
+    return redirect(_item_url(item, "criteria"))
+
+
+@require_POST
+@project_page()
+def watch(request, project, item_key: str):
+    item = _item_or_404(project, item_key)
+    watching = request.POST.get("watching") == "1"
+    try:
+        services.watch_item(item=item, by=request.user, watching=watching)
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+    else:
+        if watching:
+            messages.success(request, _("You are watching %(key)s.") % {"key": item.key})
+        else:
+            messages.success(request, _("You stopped watching %(key)s.") % {"key": item.key})
+    return redirect(_item_url(item))
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def link_add(request, project, item_key: str):
+    item = _item_or_404(project, item_key)
+    form = LinkForm(request.POST, project=project)
+    if form.is_valid():
+        try:
+            services.link_items(
+                source=item, target=form.cleaned_data["target"], kind=form.cleaned_data["kind"], by=request.user
+            )
+        except SERVICE_ERRORS as exc:
+            add_form_errors(form, exc)
+        else:
+            messages.success(request, _("Link added."))
+            return redirect(_item_url(item, "links"))
+    return _render_item(request, project, item, link_form=form)
+
+
+@require_POST
+@project_page(Permission.EDIT_BACKLOG)
+def link_remove(request, project, item_key: str, pk: int):
+    item = _item_or_404(project, item_key)
+    link = get_object_or_404(
+        ItemLink.objects.select_related("source__project").filter(Q(source=item) | Q(target=item)), pk=pk
+    )
+    try:
+        services.unlink_items(link=link, by=request.user)
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(request, _("Link removed."))
+    return redirect(_item_url(item, "links"))
+
+
+@require_POST
+@project_page(Permission.COMMENT)
+def comment_add(request, project, item_key: str):
+    item = _item_or_404(project, item_key)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment = services.add_comment(item=item, by=request.user, body=form.cleaned_data["body"])
+        except SERVICE_ERRORS as exc:
+            add_form_errors(form, exc)
+        else:
+            return redirect(_item_url(item, f"comment-{comment.pk}"))
+    return _render_item(request, project, item, comment_form=form)
+
+
+def _comment_or_404(item, pk: int) -> Comment:
+    return get_object_or_404(Comment.objects.select_related("item__project"), item=item, pk=pk)
+
+
+@require_POST
+@project_page(Permission.COMMENT)
+def comment_edit(request, project, item_key: str, pk: int):
+    item = _item_or_404(project, item_key)
+    comment = _comment_or_404(item, pk)
+    if comment.author_id != request.user.pk:
+        raise PermissionDenied(_("Only the author can edit a comment."))
+    try:
+        services.edit_comment(comment=comment, by=request.user, body=request.POST.get("body", ""))
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+    return redirect(_item_url(item, f"comment-{comment.pk}"))
+
+
+@require_POST
+@project_page(Permission.VIEW)
+def comment_delete(request, project, item_key: str, pk: int):
+    item = _item_or_404(project, item_key)
+    comment = _comment_or_404(item, pk)
+    if comment.author_id != request.user.pk and not policy.can(request.user, project, policy.ADMINISTER):
+        raise PermissionDenied(_("Only the author or an administrator can delete a comment."))
+    try:
+        services.delete_comment(comment=comment, by=request.user)
+    except SERVICE_ERRORS as exc:
+        flash_error(request, exc)
+    else:
+        messages.success(request, _("Comment deleted."))
+    return redirect(_item_url(item, "comments"))
+
+
+@require_POST
+@project_page()
+def markdown_preview(request, project):
+    """What a description or comment will look like: sanitized HTML, for the Preview tab."""
+    text = request.POST.get("text", "")
+    if not text.strip():
+        return HttpResponse(format_html('<p class="muted">{}</p>', _("Nothing to preview.")))
+    return HttpResponse(render_markdown(text))
+
+
+# --- epics ---------------------------------------------------------------------------------
+
+
+@project_page()
+def epics(request, project):
+    rows = list(selectors.epic_progress(project))
+    return render_project(
+        request,
+        "backlog/epics.html",
+        project,
+        {
+            "epics": rows,
+            "can_edit": policy.can(request.user, project, Permission.EDIT_BACKLOG),
+            "quick_form": QuickAddForm(initial={"type": ItemType.EPIC}),
+        },
+        tab="epics",
+    )
