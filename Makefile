@@ -39,6 +39,7 @@ help:
 	@echo "make run           start web, worker and beat on http://127.0.0.1:$(PORT) with the demo project"
 	@echo "make test          run the whole test suite (installs what it needs)"
 	@echo "make check         lint + typecheck + test + deploy-check: what CI runs"
+	@echo "make bench         backlog benchmark (DATABASE_URL or SQLite; BENCH_ARGS=--quick)"
 	@echo "make lint | typecheck | deploy-check | clean | distclean"
 
 $(PY):
@@ -107,8 +108,15 @@ check: lint typecheck test deploy-check
 clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 	find . -path ./$(VENV) -prune -o -name '*.mo' -type f -print0 | xargs -0 rm -f
-	rm -rf .mypy_cache .ruff_cache .pytest_cache staticfiles test-artifacts build
+	rm -rf .mypy_cache .ruff_cache .pytest_cache test-artifacts build
 
 # Also the venv and the local data in var/.
 distclean: clean
 	rm -rf $(VENV) var
+
+.PHONY: bench
+# Backlog benchmark (5,000 and 50,000 items) on the configured database kind (DATABASE_URL, else
+# SQLite), in a throwaway database; reports figures, never fails on them. BENCH_ARGS=--quick: smoke run.
+BENCH_ARGS ?=
+bench: $(RUNTIME_STAMP)
+	$(PY) -m tests.bench.backlog $(BENCH_ARGS)

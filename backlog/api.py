@@ -88,7 +88,6 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     done_checklist = ChecklistEntrySerializer(many=True, required=False)
     role_points = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     children_points = serializers.DecimalField(max_digits=9, decimal_places=1, read_only=True, allow_null=True)
-    description_html = serializers.SerializerMethodField()
     position = serializers.ChoiceField(choices=["top", "bottom"], write_only=True, required=False)
     override_reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
 
@@ -99,7 +98,6 @@ class BacklogItemSerializer(serializers.ModelSerializer):
             "type",
             "title",
             "description",
-            "description_html",
             "acceptance_criteria",
             "status",
             "status_category",
@@ -123,6 +121,16 @@ class BacklogItemSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["points", "rank", "created_at", "updated_at"]
 
+
+
+class BacklogItemDetailSerializer(BacklogItemSerializer):
+    """One item: adds the description rendered as safe HTML (lists leave it out: it is costly)."""
+
+    description_html = serializers.SerializerMethodField()
+
+    class Meta(BacklogItemSerializer.Meta):
+        fields = [*BacklogItemSerializer.Meta.fields[:4], "description_html", *BacklogItemSerializer.Meta.fields[4:]]
+
     def get_description_html(self, item: BacklogItem) -> str:
         return render_markdown(item.description)
 
@@ -137,8 +145,11 @@ def _page_context(view) -> dict:
 
 @extend_schema(parameters=[OpenApiParameter("item_key", str, OpenApiParameter.PATH, description="e.g. SB-42")])
 class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet):
-    serializer_class = BacklogItemSerializer
+    serializer_class = BacklogItemDetailSerializer
     pagination_class = RankPagination
+
+    def get_serializer_class(self):
+        return BacklogItemSerializer if self.action == "list" else BacklogItemDetailSerializer
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), **_page_context(self)}
@@ -486,7 +497,7 @@ class WatchView(ItemChildMixin, viewsets.GenericViewSet):
     )
     def watch(self, request, key: str, item_key: str):
         watching = request.method == "POST"
-        services.set_watching(item=self.item, user=request.user, watching=watching)
+        services.watch_item(item=self.item, by=request.user, watching=watching)
         return Response({"watching": watching})
 
 

@@ -1,23 +1,26 @@
 """The backlog pages' forms: they check input; the views hand it to backlog.services."""
 
 import re
+from typing import cast
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from backlog import selectors
 from backlog.models import DEFAULT_SCALE, UNKNOWN_ESTIMATE, BacklogItem, ItemType, LinkKind, Priority
 
 MAX_QUICK_ADD_LINES = 100
-TITLE_LENGTH = BacklogItem._meta.get_field("title").max_length
+TITLE_LENGTH: int = BacklogItem._meta.get_field("title").max_length or 255
 # What people paste from notes and documents: "- title", "* title", "• title", "[ ] title".
-BULLET = re.compile(r"^\s*(?:[-*•–]|\[[ xX]?\])\s+")
+BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013]|\[[ xX]?\])\s+")
 ITEM_FORM_ID = "item-form"
 
 
-def estimate_choices(*, empty: str = "–", numbers_only: bool = False) -> list[tuple[str, str]]:
+NO_ESTIMATE = "\u2013"  # an en dash: "not estimated"
+
+
+def estimate_choices(*, empty: str = NO_ESTIMATE, numbers_only: bool = False) -> list[tuple[str, str]]:
     scale = [value for value in DEFAULT_SCALE if not (numbers_only and value == UNKNOWN_ESTIMATE)]
     return [("", empty), *((value, value) for value in scale)]
 
@@ -43,11 +46,12 @@ class QuickAddForm(forms.Form):
         label=_("New item title"),
         widget=forms.Textarea(attrs={"rows": 1, "autocomplete": "off", "spellcheck": "true"}),
     )
-    type = forms.ChoiceField(label=_("Type"), choices=ItemType.choices, initial=ItemType.STORY)
+    type = forms.ChoiceField(label=_("Type"), choices=ItemType.choices, initial=ItemType.STORY, required=False)
     position = forms.ChoiceField(
         label=_("Where"),
         choices=[("bottom", _("Bottom")), ("top", _("Top"))],
         initial="bottom",
+        required=False,
         widget=forms.RadioSelect,
     )
     parent = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -69,6 +73,12 @@ class QuickAddForm(forms.Form):
                     params={"line": number, "limit": TITLE_LENGTH},
                 )
         return titles
+
+    def clean_type(self) -> str:
+        return self.cleaned_data["type"] or ItemType.STORY
+
+    def clean_position(self) -> str:
+        return self.cleaned_data["position"] or "bottom"
 
     def clean_parent(self) -> str:
         return normalise_key(self.cleaned_data["parent"])
@@ -101,14 +111,18 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.statuses = {str(status.pk): status for status in statuses}
         self.members = {str(user.pk): user for user in members}
-        self.fields["status"].choices = [(KEEP, _("Keep")), *((pk, gettext(s.name)) for pk, s in self.statuses.items())]
-        self.fields["assignee"].choices = [
-            (KEEP, _("Keep")),
+        # The empty first choice names the field: the bar shows no separate labels.
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (KEEP, _("Status…")),
+            *((pk, gettext(s.name)) for pk, s in self.statuses.items()),
+        ]
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
+            (KEEP, _("Assignee…")),
             (BULK_CLEAR, _("Unassigned")),
             *((pk, user.get_full_name() or user.username) for pk, user in self.members.items()),
         ]
-        self.fields["estimate"].choices = [
-            (KEEP, _("Keep")),
+        cast(forms.ChoiceField, self.fields["estimate"]).choices = [
+            (KEEP, _("Estimate…")),
             (BULK_CLEAR, _("No estimate")),
             *((value, value) for value in DEFAULT_SCALE),
         ]
@@ -137,10 +151,11 @@ def _on_item_form(field: forms.Field) -> None:
 class ItemForm(forms.Form):
     """Every field of an item; ``changes()`` gives only what really changed to services.update_item."""
 
-    title = forms.CharField(label=_("Title"), max_length=TITLE_LENGTH)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_LENGTH, widget=forms.Textarea(attrs={"rows": 1}))
     description = forms.CharField(
         label=_("Description"),
         required=False,
+        strip=False,  # kept as written: a trimmed copy would count as an edit on every save
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("Markdown: **bold**, _italic_, `code`, lists, [links](https://example.com)."),
     )
@@ -180,15 +195,20 @@ class ItemForm(forms.Form):
         self.members = {str(user.pk): user for user in members}
         if item.assignee_id and str(item.assignee_id) not in self.members:
             self.members[str(item.assignee_id)] = item.assignee  # a former member stays until changed
-        self.estimating_roles = list(estimating_roles)
+        # Epics are sized by their items, not per role.
+        self.estimating_roles = [] if item.type == ItemType.EPIC else list(estimating_roles)
         kwargs.setdefault("initial", self._initial())
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [(pk, gettext(status.name)) for pk, status in self.statuses.items()]
-        self.fields["assignee"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (pk, gettext(status.name)) for pk, status in self.statuses.items()
+        ]
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [
             ("", _("Unassigned")),
             *((pk, user.get_full_name() or user.username) for pk, user in self.members.items()),
         ]
-        self.fields["done"].choices = [(str(i), entry["text"]) for i, entry in enumerate(item.done_checklist)]
+        cast(forms.ChoiceField, self.fields["done"]).choices = [
+            (str(i), entry["text"]) for i, entry in enumerate(item.done_checklist)
+        ]
         for role in self.estimating_roles:
             self.fields[self.role_field(role)] = forms.ChoiceField(
                 label=role.name, required=False, choices=estimate_choices(numbers_only=True)
@@ -221,7 +241,7 @@ class ItemForm(forms.Form):
             "priority": item.priority,
             "assignee": str(item.assignee_id or ""),
             "estimate": item.estimate,
-            "parent": item.parent.key if item.parent_id else "",
+            "parent": item.parent.key if item.parent else "",
             "due_date": item.due_date,
             "labels": ", ".join(label.name for label in item.labels.all()),
             "ready": item.ready,
@@ -230,11 +250,18 @@ class ItemForm(forms.Form):
             initial[f"points_{slug}"] = value
         return initial
 
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data["title"].split())  # one line, however it was typed or pasted
+
+    def clean_description(self) -> str:
+        # Browsers send a textarea's line breaks as CRLF; stored text uses LF.
+        return self.cleaned_data["description"].replace("\r\n", "\n")
+
     def clean_parent(self) -> BacklogItem | None:
         key = normalise_key(self.cleaned_data["parent"])
         if not key:
             return None
-        if self.item.parent_id and key == self.item.parent.key:
+        if self.item.parent and key == self.item.parent.key:
             return self.item.parent
         parent = selectors.item_by_key(self.item.project, key)
         if parent is None:
@@ -278,7 +305,9 @@ class ItemForm(forms.Form):
         role_points = {
             role.slug: data[self.role_field(role)] for role in self.estimating_roles if data[self.role_field(role)]
         }
-        if self.estimating_roles and role_points != (item.role_points or {}):
+        shown = {role.slug for role in self.estimating_roles}
+        stored = {slug: value for slug, value in (item.role_points or {}).items() if slug in shown}
+        if self.estimating_roles and role_points != stored:
             changes["role_points"] = role_points
             if not role_points:
                 # Clearing the per-role points keeps the total shown as a plain estimate.

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from backlog.models import BacklogItem, Comment, ItemEvent, ItemLink, ItemType, StatusCategory
 from projects.models import Project
+from scrumboard.database import Casefold
 
 KEY_PATTERN = re.compile(r"^(?P<key>[A-Z]{2,10})-(?P<number>\d{1,9})$")
 
@@ -32,7 +33,10 @@ def search(items: QuerySet[BacklogItem], text: str) -> QuerySet[BacklogItem]:
 
         vector = SearchVector("title", "description", config="simple")
         return items.annotate(search=vector).filter(search=SearchQuery(text, config="simple", search_type="websearch"))
-    return items.filter(Q(title__icontains=text) | Q(description__icontains=text))
+    folded = text.casefold()  # Cyrillic too: SQLite's own case-insensitive LIKE knows only ASCII
+    return items.alias(title_folded=Casefold("title"), description_folded=Casefold("description")).filter(
+        Q(title_folded__contains=folded) | Q(description_folded__contains=folded)
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,9 @@ def backlog_items(project: Project, filters: ItemFilters | None = None, *, user=
     if filters.category:
         items = items.filter(status__category__in=filters.category)
     if filters.label:
-        items = items.filter(labels__name__in=filters.label).distinct()
+        # EXISTS rather than a join: no duplicate rows, so no DISTINCT over every column.
+        tagged = BacklogItem.labels.through.objects.filter(backlogitem_id=OuterRef("pk"), label__name__in=filters.label)
+        items = items.filter(Exists(tagged))
     if filters.assignee:
         wanted = Q()
         for name in filters.assignee:
@@ -103,12 +109,20 @@ class Totals:
 
 
 def backlog_totals(items: QuerySet[BacklogItem]) -> Totals:
-    result = items.order_by().aggregate(count=Count("pk", distinct=True), points=Coalesce(Sum("points"), Decimal(0)))
+    """Count and points of the items, each counted once (a label filter's join may repeat rows).
+
+    Summed over ``id IN (the filtered ids)``: no DISTINCT over every column, and no
+    per-row annotation (children's points) computed for rows that are only counted.
+    """
+    ids = items.order_by().values("pk")
+    result = BacklogItem.objects.filter(pk__in=ids).aggregate(
+        count=Count("pk"), points=Coalesce(Sum("points"), Decimal(0))
+    )
     return Totals(items=result["count"], points=result["points"])
 
 
 def item_by_key(project: Project, item_key: str) -> BacklogItem | None:
-    match = KEY_PATTERN.match(item_key or "")
+    match = KEY_PATTERN.match((item_key or "").strip().upper())
     if not match or match["key"] != project.key:
         return None
     return BacklogItem.objects.for_list().filter(project=project, number=int(match["number"])).first()

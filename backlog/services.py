@@ -467,10 +467,11 @@ def move_item(
 
 
 def mentioned_members(project: Project, body: str) -> list:
-    names = {match.group(1).rstrip(".") for match in MENTION.finditer(body)}
+    names = {match.group(1).rstrip(".").lower() for match in MENTION.finditer(body)}
     if not names:
         return []
-    return list(get_user_model().objects.filter(memberships__project=project, username__in=names).distinct())
+    members = get_user_model().objects.filter(memberships__project=project)
+    return [user for user in members if user.get_username().lower() in names]
 
 
 @transaction.atomic
@@ -509,15 +510,6 @@ def delete_comment(*, comment: Comment, by) -> None:
     comment.delete()
 
 
-def set_watching(*, item: BacklogItem, user, watching: bool) -> None:
-    """Any member may watch an item they can see; nobody else."""
-    policy.require(user, item.project, Permission.VIEW)
-    if watching:
-        item.watchers.add(user)
-    else:
-        item.watchers.remove(user)
-
-
 # --- links -----------------------------------------------------------------------------
 
 
@@ -553,7 +545,10 @@ def bulk_update_items(*, project: Project, by, items: list[BacklogItem], changes
     for item in items:
         if item.project_id != project.pk:
             raise ValidationError(_("Every item must be in this project."))
-        update_item(item=item, by=by, **dict(changes))
+        try:
+            update_item(item=item, by=by, **dict(changes))
+        except ValidationError as exc:  # say which item refused, or a bulk error is a riddle
+            raise ValidationError([f"{item.key}: {message}" for message in exc.messages]) from exc
     return items
 
 

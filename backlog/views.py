@@ -1,5 +1,7 @@
 """The backlog's pages: the ranked list, an item's page, the epics."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from backlog import selectors, services
 from backlog.forms import (
+    NO_ESTIMATE,
     BulkForm,
     CommentForm,
     CriterionForm,
@@ -23,16 +26,19 @@ from backlog.forms import (
     ItemForm,
     LinkForm,
     QuickAddForm,
-    estimate_choices,
 )
 from backlog.markdown import render_markdown
-from backlog.models import DEFAULT_SCALE, BacklogItem, Comment, ItemLink, ItemType, LinkKind, Priority
-from backlog.presentation import history_entries, link_mentions, link_rows
+from backlog.models import BacklogItem, Comment, ItemLink, ItemType, StatusCategory
+from backlog.presentation import history_entries, link_mentions, link_rows, prepare_rows
 from roles import policy
 from roles.models import Permission
 from scrumboard.pages import add_form_errors, error_messages, flash_error, project_page, render_project
 
-PAGE_SIZE = 200
+# Rows per page of the backlog; "Show more" appends the next ones. A hundred rows render in a
+# few tens of milliseconds and fill several screens; a backlog of 50,000 never loads at once.
+PAGE_SIZE = 100
+# Long text a row does not show: not read, not decoded.
+ROW_DEFERRED = ("description", "acceptance_criteria", "done_checklist")
 HISTORY_SHOWN = 50
 SERVICE_ERRORS = (ValidationError, PermissionDenied)
 
@@ -85,16 +91,15 @@ def _keys(items) -> str:
 def _list_context(request, project, items) -> dict:
     can = policy.allowed_actions(request.user, project)
     after = request.GET.get("after", "")
-    rows, has_more = selectors.backlog_page(items, after=after, size=PAGE_SIZE)
+    rows, has_more = selectors.backlog_page(items.defer(*ROW_DEFERRED), after=after, size=PAGE_SIZE)
     return {
-        "rows": rows,
+        "rows": prepare_rows(rows, project=project),
         "has_more": has_more,
         "next_after": rows[-1].rank if rows else "",
         "after": after,
         "filter_query": _filter_query(request.GET),
         "can_edit": Permission.EDIT_BACKLOG in can,
         "can_estimate": Permission.ESTIMATE in can,
-        "estimate_choices": estimate_choices(),
     }
 
 
@@ -121,7 +126,6 @@ def _render_list(request, project, *, quick_form=None, status=None):
         "types": ItemType.choices,
         "quick_form": quick_form or QuickAddForm(),
         "bulk_form": BulkForm(statuses=statuses, members=members) if context["can_edit"] else None,
-        "scale": DEFAULT_SCALE,
     }
     return render_project(request, "backlog/backlog_list.html", project, context, tab="backlog", status=status)
 
@@ -174,7 +178,7 @@ def quick_add(request, project):
     if request.POST.get("next") or request.POST.get("parent"):
         # Added from an item or the epics page: go back there and say what went wrong.
         for message in [error for errors in form.errors.values() for error in errors]:
-            messages.error(request, message)
+            messages.error(request, str(message))
         return redirect(next_url)
     return _render_list(request, project, quick_form=form)
 
@@ -196,15 +200,15 @@ def item_estimate(request, project, item_key: str):
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if request.htmx:
         items = selectors.backlog_items(project, selectors.ItemFilters.from_params(request.GET), user=request.user)
+        shown = selectors.backlog_items(project).filter(pk=item.pk).first() or item
         return render_project(
             request,
-            "backlog/_estimate_cell.html",
+            "backlog/_estimate_response.html",
             project,
             {
-                "item": selectors.backlog_items(project).filter(pk=item.pk).first() or item,
+                "item": prepare_rows([shown], project=project)[0],
                 "error": error,
                 "can_estimate": True,
-                "estimate_choices": estimate_choices(),
                 "filter_query": _filter_query(request.GET),
                 "oob_totals": selectors.backlog_totals(items),
             },
@@ -213,7 +217,7 @@ def item_estimate(request, project, item_key: str):
         messages.error(request, f"{item.key}: {error}")
     else:
         messages.success(
-            request, _("%(key)s estimated: %(estimate)s.") % {"key": item.key, "estimate": item.estimate or "–"}
+            request, _("%(key)s estimated: %(estimate)s.") % {"key": item.key, "estimate": item.estimate or NO_ESTIMATE}
         )
     return redirect(_next_url(request, _list_url(project, request.GET.urlencode())))
 
@@ -227,14 +231,8 @@ def _items_by_keys(project, keys: list[str]) -> list[BacklogItem]:
     return list(BacklogItem.objects.filter(project=project, number__in=numbers).for_list().order_by("rank"))
 
 
-class _ItemRefused(Exception):
-    def __init__(self, item, exc):
-        super().__init__(item.key)
-        self.item, self.exc = item, exc
-
-
 def _bulk_update(request, project, items, form) -> None:
-    """All or nothing; a refusal names the item it came from."""
+    """All or nothing; the service's refusal names the item it came from."""
     changes = form.changes()
     names, mode = form.label_names(), form.cleaned_data["labels_mode"] or "add"
     if not changes and not names and mode != "replace":
@@ -250,10 +248,7 @@ def _bulk_update(request, project, items, form) -> None:
                     item_changes["labels"] = [name for name in current if name not in names]
                 else:
                     item_changes["labels"] = current + [name for name in names if name not in current]
-            try:
-                services.bulk_update_items(project=project, by=request.user, items=[item], changes=item_changes)
-            except ValidationError as exc:
-                raise _ItemRefused(item, exc) from exc
+            services.bulk_update_items(project=project, by=request.user, items=[item], changes=item_changes)
 
 
 @require_POST
@@ -283,15 +278,16 @@ def bulk(request, project):
                 request,
                 ngettext("Updated %(count)d item.", "Updated %(count)d items.", len(items)) % {"count": len(items)},
             )
-    except _ItemRefused as refused:
-        for message in error_messages(refused.exc):
-            messages.error(request, f"{refused.item.key}: {message}")
     except SERVICE_ERRORS as exc:
         flash_error(request, exc)
     return redirect(back)
 
 
 # --- an item -------------------------------------------------------------------------------
+
+
+def _criteria_met(item: BacklogItem) -> int:
+    return sum(1 for entry in item.acceptance_criteria if entry.get("done"))
 
 
 def _render_item(request, project, item, *, form=None, comment_form=None, link_form=None, status=None):
@@ -311,17 +307,26 @@ def _render_item(request, project, item, *, form=None, comment_form=None, link_f
             can_edit=can_edit,
             can_estimate=can_estimate,
         )
-    comments = list(selectors.item_comments(item))
     mention_url = reverse("backlog:list", kwargs={"key": project.key}) + "?assignee="
-    for comment in comments:
-        usernames = {user.username for user in comment.mentions.all()}
-        html = link_mentions(render_markdown(comment.body), usernames, lambda name: mention_url + name)
-        comment.body_html = mark_safe(html)  # noqa: S308 - sanitized by render_markdown; links built escaped
+    comments = [
+        (
+            comment,
+            # Sanitized by render_markdown; the mention links are built from escaped parts.
+            mark_safe(  # noqa: S308
+                link_mentions(
+                    render_markdown(comment.body),
+                    {user.username for user in comment.mentions.all()},
+                    lambda name: mention_url + quote(name),
+                )
+            ),
+        )
+        for comment in selectors.item_comments(item)
+    ]
     events = list(selectors.item_history(item))
-    history = history_entries(events, people=people, roles={role.slug: role.name for role in roles})
+    history = history_entries(events, people=people, roles={role.slug: role.name for role in roles})[::-1]
     show_all_history = request.GET.get("history") == "all"
+    children = list(selectors.item_children(item))
     watchers = list(item.watchers.all())
-    dod_open = [entry["text"] for entry in item.done_checklist if not entry.get("done")]
     done_status_ids = [status.pk for status in statuses if status.category == "done"]
     return render_project(
         request,
@@ -334,26 +339,23 @@ def _render_item(request, project, item, *, form=None, comment_form=None, link_f
             "can_estimate": can_estimate,
             "can_comment": Permission.COMMENT in can,
             "is_admin": policy.ADMINISTER in can,
-            "statuses": statuses,
             "done_status_ids": done_status_ids,
-            "dod_open": dod_open,
             "role_points": [
                 (role, item.role_points.get(role.slug)) for role in roles if item.role_points.get(role.slug)
             ],
-            "children": list(selectors.item_children(item)),
-            "child_type": ItemType.TASK if item.type != ItemType.EPIC else ItemType.STORY,
+            "children": children,
+            "children_done": sum(1 for child in children if child.status.category == StatusCategory.DONE),
+            "criteria_met": _criteria_met(item),
             "parent_suggestions": list(selectors.epic_choices(project)) if item.type != ItemType.EPIC else [],
             "links": link_rows(item, selectors.item_links(item)),
             "link_form": link_form or LinkForm(project=project),
             "comments": comments,
             "comment_form": comment_form or CommentForm(),
-            "history": history if show_all_history else history[-HISTORY_SHOWN:],
+            "history": history if show_all_history else history[:HISTORY_SHOWN],
             "history_hidden": 0 if show_all_history else max(0, len(history) - HISTORY_SHOWN),
             "watchers": watchers,
             "watching": any(user.pk == request.user.pk for user in watchers),
             "criterion_form": CriterionForm(),
-            "priority_choices": Priority.choices,
-            "link_kinds": LinkKind.choices,
             "definition_of_ready": project.definition_of_ready_items(),
         },
         tab="backlog",
@@ -438,7 +440,7 @@ def item_delete(request, project, item_key: str):
     return redirect("backlog:list", key=project.key)
 
 
-def _render_criteria(request, project, item, *, form=None, error=""):
+def _render_criteria(request, project, item, *, form=None, error="", focus=False):
     return render_project(
         request,
         "backlog/_criteria.html",
@@ -448,6 +450,8 @@ def _render_criteria(request, project, item, *, form=None, error=""):
             "can_edit": policy.can(request.user, project, Permission.EDIT_BACKLOG),
             "criterion_form": form or CriterionForm(),
             "criteria_error": error,
+            "criteria_focus": focus,
+            "criteria_met": _criteria_met(item),
         },
     )
 
@@ -459,7 +463,7 @@ def criteria(request, project, item_key: str):
     item = _item_or_404(project, item_key)
     entries = [dict(entry) for entry in item.acceptance_criteria]
     action = request.POST.get("action")
-    form = CriterionForm(request.POST) if action == "add" else None
+    form = CriterionForm(request.POST)
     error = ""
     if action == "add":
         if form.is_valid():
@@ -483,10 +487,10 @@ def criteria(request, project, item_key: str):
         except SERVICE_ERRORS as exc:
             error = " ".join(error_messages(exc))
             item = _item_or_404(project, item_key)
-        else:
-            form = None
     if request.htmx:
-        return _render_criteria(request, project, item, form=form if error else None, error=error)
+        # A refused new criterion stays in the box; anything else starts from an empty one.
+        kept = form if error and action == "add" else None
+        return _render_criteria(request, project, item, form=kept, error=error, focus=action == "add")
     if error:
         messages.error(request, error)
     return redirect(_item_url(item, "criteria"))

@@ -6,7 +6,10 @@ post redirects (302); a form re-rendered with its errors or a result answers 200
 The invitation in the context is addressed to the outsider (see tests/matrix.py).
 """
 
+from backlog import services as backlog_services
+from backlog.models import ItemLink, Status
 from roles.models import Role
+from tests.backlog.matrix_rows import _item, admins_comment, item, project_with_items, second_item
 from tests.matrix import Row, custom_role, expect, member, no_kwargs, own_token, project_key
 
 
@@ -30,6 +33,27 @@ def manage(status: int, *, scrum_master: bool = True) -> dict[str, int]:
         scrum_master=status if scrum_master else 403,
         admin=status,
     )
+
+
+def editors(status: int) -> dict[str, int]:
+    """Editing the backlog and commenting: every role but the stakeholder's."""
+    return expect(anonymous=302, outsider=404, stakeholder=403, developer=status, scrum_master=status, admin=status)
+
+
+def status_pk(ctx, name: str) -> int:
+    return Status.objects.get(project=ctx.project, name=name).pk
+
+
+def first_of_two_items(ctx) -> dict:
+    _item(ctx, 2)
+    return item(ctx)
+
+
+def item_link(ctx) -> dict:
+    link = ItemLink.objects.filter(source__project=ctx.project).first() or backlog_services.link_items(
+        source=_item(ctx, 1), target=_item(ctx, 2), kind="relates", by=ctx.product_owner
+    )
+    return {"key": ctx.project.key, "item_key": link.source.key, "pk": link.pk}
 
 
 def backend_role_pk(ctx) -> int:
@@ -132,6 +156,49 @@ PAGE_ROWS: list[Row] = [
         lambda ctx: {"token": ctx.invitation_token},
         expect(anonymous=200, outsider=302, stakeholder=200, developer=200, scrum_master=200, admin=200),
     ),
+    # The backlog: every member reads it; editing takes edit_backlog, estimating estimate.
+    Row("backlog:list", "GET", project_with_items, members(200)),
+    Row("backlog:quick_add", "POST", project_key, editors(302), data=lambda ctx: {"titles": "One\nTwo"}),
+    Row(
+        "backlog:bulk",
+        "POST",
+        project_with_items,
+        editors(302),
+        data=lambda ctx: {"items": ["SB-1", "SB-2"], "status": status_pk(ctx, "In Progress"), "action": "update"},
+    ),
+    Row("backlog:markdown_preview", "POST", project_key, members(200), data=lambda ctx: {"text": "**hi**"}),
+    Row("backlog:epics", "GET", project_key, members(200)),
+    Row("backlog:item", "GET", item, members(200)),
+    Row(
+        "backlog:item_update",
+        "POST",
+        item,
+        editors(302),
+        data=lambda ctx: {"title": "Renamed", "status": status_pk(ctx, "To Do"), "type": "story", "priority": "high"},
+    ),
+    Row("backlog:item_estimate", "POST", item, editors(302), data=lambda ctx: {"estimate": "5"}),
+    Row("backlog:item_move", "POST", second_item, editors(302), data=lambda ctx: {"position": "top"}),
+    Row("backlog:item_delete", "POST", item, editors(302)),
+    Row("backlog:criteria", "POST", item, editors(302), data=lambda ctx: {"action": "add", "text": "Works"}),
+    Row("backlog:watch", "POST", item, members(302), data=lambda ctx: {"watching": "1"}),
+    Row(
+        "backlog:link_add",
+        "POST",
+        first_of_two_items,
+        editors(302),
+        data=lambda ctx: {"kind": "relates", "target": "SB-2"},
+    ),
+    Row("backlog:link_remove", "POST", item_link, editors(302)),
+    Row("backlog:comment_add", "POST", item, editors(302), data=lambda ctx: {"body": "Looks good"}),
+    # Only the author (the administrator here) edits a comment; the author or an administrator deletes it.
+    Row(
+        "backlog:comment_edit",
+        "POST",
+        admins_comment,
+        manage(302, scrum_master=False),
+        data=lambda ctx: {"body": "Edited"},
+    ),
+    Row("backlog:comment_delete", "POST", admins_comment, manage(302, scrum_master=False)),
     # The user's own API tokens.
     Row("integrations:tokens", "GET", no_kwargs, everyone(200)),
     Row("integrations:tokens", "POST", no_kwargs, everyone(200), data=lambda ctx: {"name": "ci", "scope": "read"}),

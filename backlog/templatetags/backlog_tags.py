@@ -8,10 +8,10 @@ from backlog.models import StatusCategory
 
 register = template.Library()
 
-_CATEGORY_CLASSES = {
-    StatusCategory.TODO: "status-todo",
-    StatusCategory.IN_PROGRESS: "status-progress",
-    StatusCategory.DONE: "status-done",
+_CATEGORY_CLASSES: dict[str, str] = {
+    StatusCategory.TODO.value: "status-todo",
+    StatusCategory.IN_PROGRESS.value: "status-progress",
+    StatusCategory.DONE.value: "status-done",
 }
 
 
@@ -54,3 +54,9 @@ def percent(part, whole) -> int:
         return round(100 * float(part) / float(whole)) if whole else 0
     except (TypeError, ValueError):
         return 0
+
+
+@register.filter
+def fmt(template: str, key) -> str:
+    """``{% translate "Move %(key)s" as label %}`` once, then ``{{ label|fmt:item.key }}`` per row."""
+    return str(template) % {"key": key}

@@ -294,3 +294,13 @@ def test_text_search_uses_the_full_text_index(project, product_owner):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on item_search" in plan
+
+
+def test_search_ignores_case_in_cyrillic_on_every_database(project, product_owner):
+    from backlog.selectors import search
+
+    services.create_item(project=project, by=product_owner, title="Экспорт отчёта", description="Қазақша СИПАТТАМА")
+    services.create_item(project=project, by=product_owner, title="Something else")
+    items = BacklogItem.objects.filter(project=project)
+    assert [item.title for item in search(items, "экспорт")] == ["Экспорт отчёта"]
+    assert [item.title for item in search(items, "сипаттама")] == ["Экспорт отчёта"]

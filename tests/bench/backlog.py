@@ -7,13 +7,13 @@ developer's data: a fresh ``scrumboard_bench`` database on that PostgreSQL serve
 in a temporary directory, migrated and seeded anew for every size. It measures, per size:
 
 - in process, through Django's test client and the whole middleware stack: the first page of the
-  items API, a filtered page, two searches, the backlog page, and a move (median and p95 latency,
-  queries per request, and for the move the write statements per request);
-- through gunicorn on 127.0.0.1: the same reads under concurrent load (requests per second,
-  median and p95 latency).
+  items API, two filtered pages, two searches, the backlog page, and a move (median and p95
+  latency, CPU and SQL time, queries per request, and for the move the write statements);
+- through gunicorn on 127.0.0.1: the main reads under bounded concurrent load (requests per
+  second, median and p95 latency, worker CPU per request).
 
 It reports figures and never fails on them. The report is printed and written to
-``var/bench/backlog-<vendor>.md``, with the plan of each row's slowest query.
+``var/bench/backlog-<vendor>.md``, with the plan of each row's slowest query on the items.
 """
 
 import argparse
@@ -21,6 +21,7 @@ import datetime
 import logging
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +47,7 @@ class Profile:
     workers: int = 2
 
 
-FULL = Profile(warmups=3, repeats=30, row_budget=20, threads=8, per_thread=25, load_budget=25)
+FULL = Profile(warmups=3, repeats=30, row_budget=15, threads=8, per_thread=25, load_budget=20)
 QUICK = Profile(warmups=1, repeats=8, row_budget=5, threads=4, per_thread=5, load_budget=8)
 MOVER = 4000  # the item moved up to position 10 and back
 MOVE_TARGET = 10
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.backlog", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="5000,50000", help="backlog sizes, comma-separated (default 5000,50000)")
     parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not figures to quote")
-    parser.add_argument("--keep-db", action="store_true", help="keep the last size's database for inspection")
+    parser.add_argument("--keep-db", action="store_true", help="keep the last size's database and temporary directory")
     parser.add_argument("--no-server", action="store_true", help="skip the gunicorn load rows")
     parser.add_argument("--output", type=Path, default=None, help="report file (default var/bench/backlog-<vendor>.md)")
     args = parser.parse_args(argv)
@@ -82,8 +83,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``timeout``, a CI runner) unwinds like Ctrl-C, so gunicorn and the database are cleaned up."""
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _stop_on_sigterm()
     profile = QUICK if args.quick else FULL
     database = BenchDatabase.from_environment(os.environ.get("DATABASE_URL"))
     apply_environment(database)
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         connections.close_all()
         if args.keep_db:
-            print(f"bench: kept {database.describe()}", file=sys.stderr)
+            print(f"bench: kept {database.describe()} and {database.var_dir}", file=sys.stderr)
         else:
             database.drop()
     summary, details = render(reports, database, profile, wall=time.perf_counter() - started, load_before=load_before)
@@ -116,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary + "\n" + details)
     print(summary)
-    print(f"Written to {output} (with the query plans).")
+    print(f"Written to {output}, with the query plans.")
     return 0
 
 
@@ -192,7 +203,7 @@ def measure_in_process(bench, profile: Profile) -> list:
         for read in _reads(bench)
     ]
 
-    page = run_row("backlog page (HTML)", lambda _i: browser.get(backlog_page_path(bench)), ok=(200,), **knobs)
+    page = run_row("backlog page (HTML)", lambda _i: browser.get(backlog_page_path(bench)), **knobs)
     if page.status == 404:
         page = RowResult(name=page.name, status=404, note="not built yet")
     rows.append(page)
@@ -266,7 +277,7 @@ def measure_through_gunicorn(report: SizeReport, bench, database: BenchDatabase,
             for name, path, headers in targets:
                 report.load.append(
                     server.load(
-                        running.port,
+                        running,
                         name,
                         path,
                         headers,
@@ -348,22 +359,28 @@ def render(
         f" load average at start {load_before}, at end {_load_average()}.",
         "- In process: median and p95 are wall-clock; CPU ms is the benchmark thread's CPU time (Python, and on"
         " SQLite the database engine too: the figure least disturbed by other processes); SQL ms is the time"
-        " inside the database driver's execute calls (medians). rows: results on the page.",
+        " inside the database driver's execute calls (medians; SQLite produces rows as they are fetched, so part"
+        " of a scan there counts as CPU ms). rows: results on the page (API); KB: response body;"
+        " queries are counted as"
+        " django_assert_num_queries counts them (BEGIN and COMMIT included).",
+        "- Through gunicorn: worker CPU ms/request is the CPU time gunicorn's workers used during the row (from"
+        " /proc) divided by the requests: what a request costs the server, whatever else the machine runs.",
         "",
         f"## In process (Django test client, whole middleware stack, DEBUG=0; "
         f"{profile.warmups} warm-ups, then up to {profile.repeats} timed requests)",
         "",
-        "| size | request | rows | n | median ms | p95 ms | CPU ms | SQL ms | queries/request | writes/request |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| size | request | rows | KB | n | median ms | p95 ms | CPU ms | SQL ms | queries/request | writes/request |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for report in reports:
         for row in report.rows:
             if not row.latencies:
                 note = row.note or (f"HTTP {row.status}" if row.status else "no result")
-                lines.append(f"| {report.size:,} | {row.name} | - | - | {note} | - | - | - | - | - |")
+                lines.append(f"| {report.size:,} | {row.name} | - | - | - | {note} | - | - | - | - | - |")
                 continue
             lines.append(
-                f"| {report.size:,} | {row.name} | {'-' if row.rows is None else row.rows} | {len(row.latencies)} | "
+                f"| {report.size:,} | {row.name} | {'-' if row.rows is None else row.rows} | "
+                f"{'-' if row.body_bytes is None else f'{row.body_bytes / 1024:.0f}'} | {len(row.latencies)} | "
                 f"{row.median_ms:.1f} | {row.p95_ms:.1f} | {row.cpu_median_ms:.1f} | {row.sql_median_ms:.1f} | "
                 f"{row.queries_text()} | {row.writes_text()} |"
             )
@@ -372,23 +389,24 @@ def render(
         f"## Through gunicorn (-w {profile.workers} sync workers on 127.0.0.1, {profile.threads} client threads "
         f"x up to {profile.per_thread} requests, at most {profile.load_budget:.0f} s per row)",
         "",
-        "| size | request | ok / sent | req/s | median ms | p95 ms |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| size | request | ok / sent | req/s | median ms | p95 ms | worker CPU ms/request |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
         for load in report.load:
             sent = load.completed + sum(load.errors.values())
             errors = ", ".join(f"{status} x{n}" for status, n in load.errors.items())
             if not load.latencies:
-                lines.append(f"| {report.size:,} | {load.name} | 0 / {sent} | {load.note or errors} | - | - |")
+                lines.append(f"| {report.size:,} | {load.name} | 0 / {sent} | {load.note or errors} | - | - | - |")
                 continue
             lines.append(
                 f"| {report.size:,} | {load.name} | {load.completed} / {sent}{f' ({errors})' if errors else ''} | "
                 f"{load.per_second:.1f} | {_ms(statistics.median(load.latencies))} | "
-                f"{_ms(percentile(load.latencies, 0.95))} |"
+                f"{_ms(percentile(load.latencies, 0.95))} | "
+                f"{'-' if load.server_cpu_ms is None else f'{load.server_cpu_ms:.1f}'} |"
             )
         if report.load_note:
-            lines.append(f"| {report.size:,} | {report.load_note} | - | - | - | - |")
+            lines.append(f"| {report.size:,} | {report.load_note} | - | - | - | - | - |")
     lines += [
         "",
         "## Setup (not measured above)",
@@ -401,7 +419,7 @@ def render(
         lines.append(f"| {r.size:,} | {r.migrate_seconds:.1f} | {r.seed_seconds:.1f} | {settle} |")
     summary = "\n".join(lines) + "\n"
 
-    details = ["## The slowest query of a median request, and its plan", ""]
+    details = ["## Plans: the slowest query on the items in a median request of each row", ""]
     for report in reports:
         for name, seconds, sql, plan in report.plans:
             details += [

@@ -41,6 +41,7 @@ class RowResult:
     sql_seconds: list[float] = field(default_factory=list)  # time spent in the database driver, per request
     cpu_seconds: list[float] = field(default_factory=list)  # this thread's CPU time, per request
     rows: int | None = None  # results on the page
+    body_bytes: int | None = None  # size of the last response body
     write_signatures: list[tuple[str, ...]] = field(default_factory=list)
     slowest_query: tuple[float, str] | None = None  # (seconds, sql) of a median-ish request
     writes_measured: bool = False
@@ -136,6 +137,7 @@ def _run(result: RowResult, request, warmups, repeats, budget, count_writes, ok,
             result.write_signatures.append(tuple(writes_of(logged)))
         if rows_of is not None:
             result.rows = rows_of(response)
+        result.body_bytes = len(getattr(response, "content", b""))
         captured.append((elapsed, logged))
         if time.perf_counter() > deadline and len(result.latencies) >= 5:
             break

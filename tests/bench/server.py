@@ -107,6 +107,29 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
+def workers_cpu_seconds(master_pid: int) -> float | None:
+    """CPU time (user + system) used so far by gunicorn's workers, from /proc; None where there is none."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0, False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # The command name may hold spaces: the fields start after its closing parenthesis.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / ticks if found else None
+
+
 def request(port: int, path: str, headers: dict[str, str], *, timeout: float = 60) -> tuple[int, int, float]:
     """One GET on a fresh connection (gunicorn's sync workers close it after each response)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
@@ -128,6 +151,7 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     errors: dict[object, int] = field(default_factory=dict)  # status (or exception name) -> count
     wall: float = 0.0
+    server_cpu: float | None = None  # seconds of gunicorn worker CPU during the timed requests
     note: str = ""
 
     @property
@@ -138,27 +162,33 @@ class LoadResult:
     def per_second(self) -> float:
         return self.completed / self.wall if self.wall else 0.0
 
+    @property
+    def server_cpu_ms(self) -> float | None:
+        sent = self.completed + sum(self.errors.values())
+        return None if self.server_cpu is None or not sent else self.server_cpu / sent * 1000
+
 
 def load(
-    port: int, name: str, path: str, headers: dict[str, str], *, threads: int, per_thread: int, budget: float
+    server: Gunicorn, name: str, path: str, headers: dict[str, str], *, threads: int, per_thread: int, budget: float
 ) -> LoadResult:
     """``threads`` clients, each sending up to ``per_thread`` requests until ``budget`` seconds pass."""
     result = LoadResult(name=name, threads=threads, planned=threads * per_thread)
     lock = threading.Lock()
     # Warm-up: every worker imports, connects and fills its caches before the clock starts.
     with ThreadPoolExecutor(threads) as pool:
-        for status, _size, _elapsed in pool.map(lambda _: request(port, path, headers), range(threads)):
+        for status, _size, _elapsed in pool.map(lambda _: request(server.port, path, headers), range(threads)):
             if status != 200:
                 result.note = f"HTTP {status} on warm-up"
                 return result
     deadline = time.perf_counter() + budget
+    stop = threading.Event()  # set when the run is interrupted: clients finish the request at hand and stop
 
     def client() -> None:
         for _ in range(per_thread):
-            if time.perf_counter() > deadline:
+            if stop.is_set() or time.perf_counter() > deadline:
                 return
             try:
-                status, _size, elapsed = request(port, path, headers)
+                status, _size, elapsed = request(server.port, path, headers)
             except OSError as error:
                 status, elapsed = type(error).__name__, 0.0
             with lock:
@@ -167,9 +197,17 @@ def load(
                 else:
                     result.errors[status] = result.errors.get(status, 0) + 1
 
+    cpu_before = workers_cpu_seconds(server.process.pid)
     started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
+    pool = ThreadPoolExecutor(threads)
+    try:
         for future in [pool.submit(client) for _ in range(threads)]:
             future.result()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True)
     result.wall = time.perf_counter() - started
+    cpu_after = workers_cpu_seconds(server.process.pid)
+    if cpu_before is not None and cpu_after is not None:
+        result.server_cpu = cpu_after - cpu_before
     return result

@@ -11,10 +11,6 @@ from pathlib import Path
 import pytest
 from django.test.utils import override_settings
 
-# Playwright's sync API runs an asyncio loop in this thread; Django's ORM calls from the
-# test body (factories, assertions) are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -37,14 +33,28 @@ def pytest_runtest_makereport(item, call):
 def playwright_driver():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        yield driver
+    # Playwright's sync API runs an asyncio loop in this thread; Django's ORM calls from the
+    # test body (factories, assertions) are still synchronous and safe here. Set only while
+    # browsers run, so subprocesses of other tests do not inherit it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as driver:
+            yield driver
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        message = f"no Chromium at {CHROMIUM} (make test installs Debian's chromium as root)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)  # under CI a skipped journey would count as a pass
+        pytest.skip(message)
     browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
