@@ -83,7 +83,8 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     labels = LabelsField(required=False)
     assignee = MemberField(required=False, allow_null=True)
     reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
-    parent = ItemKeyField(required=False, allow_null=True)
+    # DRF's metaclass moves declared fields off the class, so this does not shadow Field.parent.
+    parent = ItemKeyField(required=False, allow_null=True)  # type: ignore[assignment]
     acceptance_criteria = ChecklistEntrySerializer(many=True, required=False)
     done_checklist = ChecklistEntrySerializer(many=True, required=False)
     role_points = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
@@ -122,7 +123,6 @@ class BacklogItemSerializer(serializers.ModelSerializer):
         read_only_fields = ["points", "rank", "created_at", "updated_at"]
 
 
-
 class BacklogItemDetailSerializer(BacklogItemSerializer):
     """One item: adds the description rendered as safe HTML (lists leave it out: it is costly)."""
 
@@ -158,7 +158,6 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
         item = selectors.item_by_key(self.project, self.kwargs["item_key"])
         if item is None:
             raise Http404
-        item.children_points = None
         self._etag_object = item
         return item
 
@@ -195,7 +194,6 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
         if "title" not in data:
             raise serializers.ValidationError({"title": [_("This field is required.")]})
         item = services.create_item(project=self.project, by=request.user, **data)
-        item.children_points = None
         self._etag_object = item
         return created(self.get_serializer(selectors.item_by_key(self.project, item.key)).data)
 
@@ -255,14 +253,15 @@ class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
         serializer = MoveSerializer(data=request.data, context={"project": self.project})
         serializer.is_valid(raise_exception=True)
         services.move_item(item=item, by=request.user, **serializer.validated_data)
-        item.children_points = None
         return Response(BacklogItemSerializer(item, context={"project": self.project, "request": request}).data)
 
 
 class CommentSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", read_only=True, default=None)
     body_html = serializers.SerializerMethodField()
-    mentions = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+    mentions: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True
+    )
 
     class Meta:
         model = Comment
@@ -441,7 +440,8 @@ class ExportView(ProjectScopedMixin, viewsets.GenericViewSet):
 
 
 class ItemLinkSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="source.key", read_only=True)
+    # Like ``parent`` above: a declared field, not Field.source.
+    source = serializers.CharField(source="source.key", read_only=True)  # type: ignore[assignment]
     target = ItemKeyField()
 
     class Meta:

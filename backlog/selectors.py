@@ -72,7 +72,9 @@ class ItemFilters:
 
 def backlog_items(project: Project, filters: ItemFilters | None = None, *, user=None) -> QuerySet[BacklogItem]:
     """The project's items in backlog order, ready for a list row (constant queries)."""
-    items = BacklogItem.objects.filter(project=project).for_list().annotate(children_points=children_points())
+    items: QuerySet[BacklogItem] = (
+        BacklogItem.objects.filter(project=project).for_list().annotate(children_points=children_points())
+    )
     if filters is None:
         return items.order_by("rank")
     if filters.type:
@@ -125,7 +127,8 @@ def item_by_key(project: Project, item_key: str) -> BacklogItem | None:
     match = KEY_PATTERN.match((item_key or "").strip().upper())
     if not match or match["key"] != project.key:
         return None
-    return BacklogItem.objects.for_list().filter(project=project, number=int(match["number"])).first()
+    items = BacklogItem.objects.for_list().annotate(children_points=children_points())
+    return items.filter(project=project, number=int(match["number"])).first()
 
 
 def item_history(item: BacklogItem) -> QuerySet[ItemEvent]:

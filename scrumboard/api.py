@@ -1,6 +1,7 @@
 """What every endpoint shares: the error shape, pagination, ETags, project scoping."""
 
 import hashlib
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -122,6 +123,8 @@ def etag_for(obj) -> str:
 class ETagMixin:
     """``ETag`` on single objects; a write whose ``If-Match`` no longer matches gets 412."""
 
+    _etag_object: object | None = None
+
     def check_if_match(self, obj) -> None:
         header = self.request.headers.get("If-Match")
         if not header or header.strip() == "*":
@@ -142,6 +145,7 @@ class ProjectScopedMixin:
     """Views under ``/projects/{key}/``: the project, visible to members only (else 404)."""
 
     project_action = "view"
+    kwargs: dict[str, Any]  # provided by the DRF view this is mixed into
 
     @property
     def project(self) -> Project:

@@ -4,6 +4,8 @@ Loading is idempotent: running it again leaves one demo project. Later parts of 
 cycle (backlog, sprints, meetings, roadmap) add their own demo data here.
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -134,7 +136,7 @@ def _load_backlog(project: Project) -> None:
             )
             if status != "To Do":
                 checklist = [{**entry, "done": True} for entry in item.done_checklist] if status == "Done" else None
-                changes = {"status": statuses[status]}
+                changes: dict[str, Any] = {"status": statuses[status]}
                 if checklist is not None:
                     changes["done_checklist"] = checklist
                 update_item(item=item, by=product_owner, **changes)

@@ -399,7 +399,9 @@ def test_role_held_by_members_cannot_be_deleted(team):
     assert Role.objects.filter(project=team.project, slug="backend").exists()
 
 
-def test_an_unreachable_mail_server_does_not_lose_the_invitation(team, settings, caplog, django_capture_on_commit_callbacks):
+def test_an_unreachable_mail_server_does_not_lose_the_invitation(
+    team, settings, caplog, django_capture_on_commit_callbacks
+):
     from roles.models import Invitation, Role
     from roles.services import invite_member
 
