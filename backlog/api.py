@@ -2,6 +2,7 @@ import csv
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -208,19 +209,21 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
             or policy.can(request.user, self.project, Permission.ESTIMATE)
         ):
             raise PermissionDenied
-        self.check_if_match(item)
         serializer = self.get_serializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         changes.pop("position", None)
         reason = changes.pop("override_reason", "")
-        services.update_item(item=item, by=request.user, override_reason=reason, **changes)
+        with transaction.atomic():
+            self.lock_for_write(item)
+            services.update_item(item=item, by=request.user, override_reason=reason, **changes)
         return Response(self.get_serializer(self.get_object()).data)
 
     def destroy(self, request, key: str, item_key: str):
         item = self.get_object()
-        self.check_if_match(item)
-        services.delete_item(item=item, by=request.user)
+        with transaction.atomic():
+            self.lock_for_write(item)
+            services.delete_item(item=item, by=request.user)
         self._etag_object = None
         return Response(status=status.HTTP_204_NO_CONTENT)
 

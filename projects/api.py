@@ -103,19 +103,11 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
     def retrieve(self, request, key: str):
         return Response(self.get_serializer(self.get_object()).data)
 
-    def _locked(self, project: Project) -> Project:
-        """The project's row, locked until the transaction ends, so ``If-Match`` is compared
-        with what the write will replace: two writers holding one ETag cannot both pass."""
-        project = Project.objects.select_for_update().get(pk=project.pk)
-        self._etag_object = project
-        return project
-
     def update(self, request, key: str, partial: bool = False):
         project = self.get_object()
         policy.require(request.user, project, "manage_project")
         with transaction.atomic():
-            project = self._locked(project)
-            self.check_if_match(project)
+            project = self.lock_for_write(project)
             serializer = self.get_serializer(project, data=request.data, partial=partial)
             serializer.is_valid(raise_exception=True)
             changes = {k: v for k, v in serializer.validated_data.items() if k != "key"}
@@ -131,8 +123,7 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
         project = self.get_object()
         policy.require(request.user, project, policy.ADMINISTER)
         with transaction.atomic():
-            project = self._locked(project)
-            self.check_if_match(project)
+            project = self.lock_for_write(project)
             services.archive_project(project=project, by=request.user)
         return Response(self.get_serializer(project).data)
 
@@ -142,7 +133,6 @@ class ProjectViewSet(ETagMixin, viewsets.GenericViewSet):
         project = self.get_object()
         policy.require(request.user, project, policy.ADMINISTER)
         with transaction.atomic():
-            project = self._locked(project)
-            self.check_if_match(project)
+            project = self.lock_for_write(project)
             services.unarchive_project(project=project, by=request.user)
         return Response(self.get_serializer(project).data)

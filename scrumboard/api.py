@@ -125,6 +125,17 @@ class ETagMixin:
 
     _etag_object: object | None = None
 
+    def lock_for_write(self, obj):
+        """The object's row afresh, locked until the transaction ends, after checking ``If-Match``.
+
+        Comparing under the lock means two writers holding one ETag cannot both pass.
+        Call it inside ``transaction.atomic()``.
+        """
+        current = type(obj)._default_manager.select_for_update(of=("self",)).get(pk=obj.pk)
+        self.check_if_match(current)
+        self._etag_object = current
+        return current
+
     def check_if_match(self, obj) -> None:
         header = self.request.headers.get("If-Match")
         if not header or header.strip() == "*":

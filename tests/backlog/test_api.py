@@ -225,3 +225,54 @@ def test_delete_keeps_history(api, project, product_owner, stakeholder):
     assert not BacklogItem.objects.exists()
     assert ItemEvent.objects.filter(kind="deleted").count() == 1
     assert api.get(URL + "SB-1/").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_holding_one_etag_cannot_both_win(team, monkeypatch):
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from backlog import selectors
+
+    services.create_item(project=team.project, by=team.product_owner, title="Original")
+    reader = APIClient()
+    reader.force_authenticate(team.product_owner)
+    etag = reader.get(URL + "SB-1/")["ETag"]
+    # Both requests have read the item before either compares the ETag: only the row lock tells them apart.
+    barrier = threading.Barrier(2, timeout=10)
+    real_item_by_key = selectors.item_by_key
+
+    def item_by_key_when_both_arrive(*args, **kwargs):
+        item = real_item_by_key(*args, **kwargs)
+        if not barrier.broken and barrier.n_waiting < 2:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return item
+
+    monkeypatch.setattr(selectors, "item_by_key", item_by_key_when_both_arrive)
+    statuses: dict[str, int] = {}
+
+    def rename(title):
+        client = APIClient()
+        client.force_authenticate(get_user_model().objects.get(pk=team.product_owner.pk))
+        try:
+            statuses[title] = client.patch(
+                URL + "SB-1/", {"title": title}, format="json", HTTP_IF_MATCH=etag
+            ).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rename, args=(title,)) for title in ("One", "Two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses.values()) == [200, 412]
+    winner = next(title for title, status in statuses.items() if status == 200)
+    assert BacklogItem.objects.get().title == winner
