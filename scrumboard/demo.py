@@ -131,7 +131,7 @@ def _load_backlog(project: Project) -> None:
                 labels=labels,
                 assignee=users.get(assignee or ""),
                 parent=epic,
-                description=f"As a team member I want to {title[0].lower() + title[1:]}, so that Scrum runs smoothly.",
+                description=f"**{title}.** Refined with the Product Owner; see the acceptance criteria below.",
                 acceptance_criteria=[f"{title} works on a laptop and a phone", "Covered by tests"],
             )
             if status != "To Do":

@@ -120,15 +120,24 @@ def everyone(status: int, *, anonymous: int = 401) -> dict[str, int]:
     )
 
 
-def members(status: int) -> dict[str, int]:
-    """Any member may: anonymous 401, outsider 404."""
-    return expect(anonymous=401, outsider=404, stakeholder=status, developer=status, scrum_master=status, admin=status)
+def members(status: int, *, anonymous: int = 401) -> dict[str, int]:
+    """Any member may: anonymous 401 (pages: 302 to log in), outsider 404."""
+    return expect(
+        anonymous=anonymous, outsider=404, stakeholder=status, developer=status, scrum_master=status, admin=status
+    )
 
 
-def manage(permission_holders: int, *, scrum_master: bool = True) -> dict[str, int]:
+def editors(status: int, *, anonymous: int = 401) -> dict[str, int]:
+    """Editing the backlog and commenting: every role but the stakeholder's."""
+    return expect(
+        anonymous=anonymous, outsider=404, stakeholder=403, developer=status, scrum_master=status, admin=status
+    )
+
+
+def manage(permission_holders: int, *, scrum_master: bool = True, anonymous: int = 401) -> dict[str, int]:
     """Members lacking the right get 403; scrum_master holds every role permission, not ``administer``."""
     return expect(
-        anonymous=401,
+        anonymous=anonymous,
         outsider=404,
         stakeholder=403,
         developer=403,

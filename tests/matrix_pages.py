@@ -6,38 +6,20 @@ post redirects (302); a form re-rendered with its errors or a result answers 200
 The invitation in the context is addressed to the outsider (see tests/matrix.py).
 """
 
+from functools import partial
+
 from backlog import services as backlog_services
 from backlog.models import ItemLink, Status
 from roles.models import Role
+from tests import matrix
 from tests.backlog.matrix_rows import _item, admins_comment, item, project_with_items, second_item
 from tests.matrix import Row, custom_role, expect, member, no_kwargs, own_token, project_key
 
-
-def everyone(status: int, *, anonymous: int = 302) -> dict[str, int]:
-    return expect(
-        anonymous=anonymous, outsider=status, stakeholder=status, developer=status, scrum_master=status, admin=status
-    )
-
-
-def members(status: int) -> dict[str, int]:
-    return expect(anonymous=302, outsider=404, stakeholder=status, developer=status, scrum_master=status, admin=status)
-
-
-def manage(status: int, *, scrum_master: bool = True) -> dict[str, int]:
-    """Holders of the permission get ``status``; the Scrum Master role holds every permission but ``administer``."""
-    return expect(
-        anonymous=302,
-        outsider=404,
-        stakeholder=403,
-        developer=403,
-        scrum_master=status if scrum_master else 403,
-        admin=status,
-    )
-
-
-def editors(status: int) -> dict[str, int]:
-    """Editing the backlog and commenting: every role but the stakeholder's."""
-    return expect(anonymous=302, outsider=404, stakeholder=403, developer=status, scrum_master=status, admin=status)
+# The API's expectations, but anonymous visitors are sent to the login page.
+everyone = partial(matrix.everyone, anonymous=302)
+members = partial(matrix.members, anonymous=302)
+manage = partial(matrix.manage, anonymous=302)
+editors = partial(matrix.editors, anonymous=302)
 
 
 def status_pk(ctx, name: str) -> int:

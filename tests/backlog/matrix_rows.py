@@ -3,7 +3,7 @@
 from backlog import services
 from backlog.models import BacklogItem, Comment, ItemLink
 from tests.factories import make_project
-from tests.matrix import Ctx, Foreign, Row, expect, manage, members
+from tests.matrix import Ctx, Foreign, Row, editors, manage, members
 
 
 def _item(ctx: Ctx, number: int = 1) -> BacklogItem:
@@ -34,11 +34,6 @@ def project_with_items(ctx: Ctx) -> dict:
 
 def second_item(ctx: Ctx) -> dict:
     return {"key": ctx.project.key, "item_key": _item(ctx, 2).key}
-
-
-def editors(status: int) -> dict[str, int]:
-    """Editing the backlog (and commenting) belongs to every role but the stakeholder's."""
-    return expect(anonymous=401, outsider=404, stakeholder=403, developer=status, scrum_master=status, admin=status)
 
 
 BACKLOG_ROWS: list[Row] = [

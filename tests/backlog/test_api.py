@@ -245,14 +245,13 @@ def test_two_writers_holding_one_etag_cannot_both_win(team, monkeypatch):
     # Both requests have read the item before either compares the ETag: only the row lock tells them apart.
     barrier = threading.Barrier(2, timeout=10)
     real_item_by_key = selectors.item_by_key
+    arrived = threading.local()
 
     def item_by_key_when_both_arrive(*args, **kwargs):
         item = real_item_by_key(*args, **kwargs)
-        if not barrier.broken and barrier.n_waiting < 2:
-            try:
-                barrier.wait()
-            except threading.BrokenBarrierError:
-                pass
+        if not getattr(arrived, "done", False):  # each request waits once, at its first lookup
+            arrived.done = True
+            barrier.wait()
         return item
 
     monkeypatch.setattr(selectors, "item_by_key", item_by_key_when_both_arrive)
