@@ -6,23 +6,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from projects import services
-from projects.models import Project, validate_working_days
+from projects.models import SETTINGS_FIELDS, Project, validate_working_days
 from roles import policy
 from roles.models import Membership
 from scrumboard.api import CursorPagination, ETagMixin, created
-
-WRITABLE = [
-    "name",
-    "description",
-    "product_goal",
-    "timezone",
-    "sprint_length_days",
-    "daily_scrum_time",
-    "daily_scrum_minutes",
-    "working_days",
-    "definition_of_done",
-    "definition_of_ready",
-]
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -32,7 +19,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["key", *WRITABLE, "archived", "created_at", "updated_at", "my_role", "my_permissions"]
+        fields = ["key", *SETTINGS_FIELDS, "archived", "created_at", "updated_at", "my_role", "my_permissions"]
         read_only_fields = ["archived", "created_at", "updated_at"]
         extra_kwargs = {"key": {"validators": []}}
 

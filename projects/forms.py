@@ -4,20 +4,7 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import WEEKDAYS, Project
-
-SETTINGS_FIELDS = [
-    "name",
-    "description",
-    "product_goal",
-    "timezone",
-    "sprint_length_days",
-    "daily_scrum_time",
-    "daily_scrum_minutes",
-    "working_days",
-    "definition_of_done",
-    "definition_of_ready",
-]
+from projects.models import SETTINGS_FIELDS, WEEKDAYS, Project
 
 
 @functools.cache
@@ -35,7 +22,7 @@ class ProjectSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = SETTINGS_FIELDS
+        fields = list(SETTINGS_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "product_goal": forms.Textarea(attrs={"rows": 2}),

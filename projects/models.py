@@ -19,6 +19,20 @@ WEEKDAYS = [
     (7, _("Sunday")),
 ]
 DEFAULT_WORKING_DAYS = [1, 2, 3, 4, 5]
+# The settings a project's managers edit, in the order forms show them. The key, the
+# archived flag and the timestamps are not among them: each has its own rule.
+SETTINGS_FIELDS = (
+    "name",
+    "description",
+    "product_goal",
+    "timezone",
+    "sprint_length_days",
+    "daily_scrum_time",
+    "daily_scrum_minutes",
+    "working_days",
+    "definition_of_done",
+    "definition_of_ready",
+)
 
 
 def default_working_days() -> list[int]:

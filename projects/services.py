@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from projects.models import Project
+from projects.models import SETTINGS_FIELDS, Project
 from projects.signals import project_created
 from roles import policy
 from roles.models import Permission
@@ -10,20 +10,7 @@ from roles.services import CREATOR_ROLE, add_member, seed_default_roles
 from scrumboard.errors import ConflictError
 
 # Fields a caller may set; anything else (archived, timestamps) has its own service.
-EDITABLE_FIELDS = frozenset(
-    {
-        "name",
-        "description",
-        "product_goal",
-        "timezone",
-        "sprint_length_days",
-        "daily_scrum_time",
-        "daily_scrum_minutes",
-        "working_days",
-        "definition_of_done",
-        "definition_of_ready",
-    }
-)
+EDITABLE_FIELDS = frozenset(SETTINGS_FIELDS)
 
 
 def _apply(project: Project, changes: dict) -> None:
