@@ -47,6 +47,9 @@ ALLOWED_PARENTS = {
     ItemType.TASK: {ItemType.EPIC, ItemType.STORY, ItemType.BUG, ItemType.SPIKE},
 }
 MOVE_ATTEMPTS = 5
+# Each move into the same gap adds about a sixth of a character to the key; past this
+# length the project's ranks are spread out again (rare: hundreds of moves into one gap).
+REBALANCE_RANK_LENGTH = 128
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 
 
@@ -420,6 +423,28 @@ def _target_rank(
     raise ValidationError(_("Say where to move the item: before, after, top or bottom."))
 
 
+def _with_rank(anchor: BacklogItem | None, ranks: dict[int, str]) -> BacklogItem | None:
+    if anchor is not None:
+        anchor.rank = ranks[anchor.pk]
+    return anchor
+
+
+def _rebalance_ranks(project: Project, wanted: list[int]) -> dict[int, str]:
+    """Gives every item of the project an evenly spread, short rank, keeping the order.
+
+    The one write that touches every row, and only when a key has grown long. Two passes,
+    so no new key meets an old one under the unique constraint. Returns ``wanted``'s ranks.
+    """
+    items = list(BacklogItem.objects.filter(project=project).order_by("rank").only("pk", "rank"))
+    for item in items:
+        item.rank = "~" + item.rank  # sorts after every real key ("~" is above all digits)
+    BacklogItem.objects.bulk_update(items, ["rank"], batch_size=1000)
+    for item, rank in zip(items, ranking.keys_between(None, None, len(items)), strict=True):
+        item.rank = rank
+    BacklogItem.objects.bulk_update(items, ["rank"], batch_size=1000)
+    return {item.pk: item.rank for item in items if item.pk in wanted}
+
+
 def move_item(
     *,
     item: BacklogItem,
@@ -449,11 +474,15 @@ def move_item(
                 ranks = dict(BacklogItem.objects.filter(pk__in=[item.pk, *anchor_ids]).values_list("pk", "rank"))
                 if len(ranks) != 1 + len(anchor_ids):
                     raise ValidationError(_("The item or its new neighbour no longer exists."))
-                for anchor in (before, after):
-                    if anchor is not None:
-                        anchor.rank = ranks[anchor.pk]
                 old_rank = ranks[item.pk]
-                new_rank = _target_rank(item, before=before, after=after, position=position)
+                new_rank = _target_rank(
+                    item, before=_with_rank(before, ranks), after=_with_rank(after, ranks), position=position
+                )
+                if len(new_rank) > REBALANCE_RANK_LENGTH:
+                    ranks = _rebalance_ranks(item.project, [item.pk, *anchor_ids])
+                    new_rank = _target_rank(
+                        item, before=_with_rank(before, ranks), after=_with_rank(after, ranks), position=position
+                    )
                 BacklogItem.objects.filter(pk=item.pk).update(rank=new_rank, updated_at=timezone.now())
                 _event(item, by=by, kind=EventKind.CHANGED, field="rank", old=old_rank, new=new_rank).save()
         except IntegrityError:

@@ -304,3 +304,19 @@ def test_search_ignores_case_in_cyrillic_on_every_database(project, product_owne
     items = BacklogItem.objects.filter(project=project)
     assert [item.title for item in search(items, "экспорт")] == ["Экспорт отчёта"]
     assert [item.title for item in search(items, "сипаттама")] == ["Экспорт отчёта"]
+
+
+def test_many_moves_into_one_gap_rebalance_ranks_and_keep_the_order(project, product_owner):
+    from backlog.services import REBALANCE_RANK_LENGTH
+
+    first, *others = [new_item(project, product_owner, f"Item {n}") for n in range(6)]
+    expected = ["Item 0"]
+    # Always "right after the first item": the worst case, the key grows with every move.
+    for n in range(REBALANCE_RANK_LENGTH * 7):
+        moving = others[n % len(others)]
+        services.move_item(item=moving, by=product_owner, after=first)
+        first.refresh_from_db(fields=["rank"])
+        expected = ["Item 0", moving.title, *[t for t in expected[1:] if t != moving.title]]
+    ranks = list(BacklogItem.objects.filter(project=project).values_list("rank", flat=True))
+    assert max(len(rank) for rank in ranks) <= REBALANCE_RANK_LENGTH
+    assert backlog_titles(project) == expected  # every item was moved at least once
