@@ -8,11 +8,17 @@ The invitation in the context is addressed to the outsider (see tests/matrix.py)
 
 from functools import partial
 
-from backlog import services as backlog_services
-from backlog.models import ItemLink, Status
+from backlog.models import Status
 from roles.models import Role
 from tests import matrix
-from tests.backlog.matrix_rows import _item, admins_comment, item, project_with_items, second_item
+from tests.backlog.matrix_rows import (
+    admins_comment,
+    item,
+    item_with_target,
+    link,
+    project_with_items,
+    second_item,
+)
 from tests.matrix import Row, custom_role, expect, member, no_kwargs, own_token, project_key
 
 # The API's expectations, but anonymous visitors are sent to the login page.
@@ -24,18 +30,6 @@ editors = partial(matrix.editors, anonymous=302)
 
 def status_pk(ctx, name: str) -> int:
     return Status.objects.get(project=ctx.project, name=name).pk
-
-
-def first_of_two_items(ctx) -> dict:
-    _item(ctx, 2)
-    return item(ctx)
-
-
-def item_link(ctx) -> dict:
-    link = ItemLink.objects.filter(source__project=ctx.project).first() or backlog_services.link_items(
-        source=_item(ctx, 1), target=_item(ctx, 2), kind="relates", by=ctx.product_owner
-    )
-    return {"key": ctx.project.key, "item_key": link.source.key, "pk": link.pk}
 
 
 def backend_role_pk(ctx) -> int:
@@ -166,11 +160,11 @@ PAGE_ROWS: list[Row] = [
     Row(
         "backlog:link_add",
         "POST",
-        first_of_two_items,
+        item_with_target,
         editors(302),
         data=lambda ctx: {"kind": "relates", "target": "SB-2"},
     ),
-    Row("backlog:link_remove", "POST", item_link, editors(302)),
+    Row("backlog:link_remove", "POST", link, editors(302)),
     Row("backlog:comment_add", "POST", item, editors(302), data=lambda ctx: {"body": "Looks good"}),
     # Only the author (the administrator here) edits a comment; the author or an administrator deletes it.
     Row(
