@@ -457,9 +457,6 @@ class ItemLinkViewSet(ItemChildMixin, viewsets.GenericViewSet):
 
     serializer_class = ItemLinkSerializer
 
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "project": self.project}
-
     def get_queryset(self):
         return (
             ItemLink.objects.filter(source=self.item)

@@ -63,9 +63,6 @@ class RoleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     serializer_class = RoleSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "project": self.project}
-
     def get_queryset(self):
         return Role.objects.filter(project=self.project).annotate(member_count=Count("memberships"))
 
@@ -100,9 +97,6 @@ class RoleViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
 
 class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = MembershipSerializer
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "project": self.project}
 
     def get_queryset(self):
         return Membership.objects.filter(project=self.project).select_related("user", "role")
@@ -156,9 +150,6 @@ class MemberViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
 class InvitationViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = InvitationSerializer
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "project": self.project}
 
     def get_queryset(self):
         self.require(Permission.MANAGE_MEMBERS)

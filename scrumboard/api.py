@@ -155,7 +155,6 @@ class ETagMixin:
 class ProjectScopedMixin:
     """Views under ``/projects/{key}/``: the project, visible to members only (else 404)."""
 
-    project_action = "view"
     kwargs: dict[str, Any]  # provided by the DRF view this is mixed into
 
     @property
@@ -166,6 +165,10 @@ class ProjectScopedMixin:
 
     def require(self, action: str):
         return policy.require(self.request.user, self.project, action)
+
+    def get_serializer_context(self):
+        """Serializers that refer to objects by name (roles, members, items) look them up in this project."""
+        return {**super().get_serializer_context(), "project": self.project}
 
 
 def created(data) -> Response:

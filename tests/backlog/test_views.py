@@ -908,3 +908,22 @@ def test_saving_an_untouched_description_sent_with_crlf_records_no_change(po_cli
     assert fresh(item).description == "Line one\nLine two\n"
     changed = set(ItemEvent.objects.filter(item_id=item.pk, kind="changed").values_list("field", flat=True))
     assert changed == {"title"}
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_item_page_runs_a_constant_number_of_queries(
+    po_client, project, product_owner, developer, count, django_assert_num_queries
+):
+    story = make(project, product_owner, "Story", labels=["a"])
+    for n in range(count):
+        child = make(project, product_owner, f"Task {n}", type="task", parent=story, assignee=developer)
+        services.add_comment(item=story, by=developer, body=f"@{product_owner.username} comment {n}")
+        services.update_item(item=story, by=product_owner, title=f"Story v{n}")
+        services.link_items(source=story, target=child, kind="relates", by=product_owner)
+    url = reverse("backlog:item", kwargs={"key": "SB", "item_key": story.key})
+    # session, user, project, membership, item + labels, members, statuses, estimating roles,
+    # comments + mentions, history, children, links, watchers, epic suggestions
+    with django_assert_num_queries(16):
+        response = po_client.get(url)
+    assert response.status_code == 200
+    assert f"comment {count - 1}" in response.content.decode()
