@@ -63,6 +63,23 @@ class ItemKeyField(serializers.Field):
         return item
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class SprintField(serializers.Field):
+    """A sprint of the project, by id; null is the backlog."""
+
+    def get_attribute(self, instance):
+        return instance.sprint_id  # no query per row
+
+    def to_representation(self, value) -> int:
+        return value
+
+    def to_internal_value(self, value):
+        sprint = self.context["project"].sprints.filter(pk=value).first() if str(value).isdigit() else None
+        if sprint is None:
+            raise serializers.ValidationError(_("No sprint %(id)s in this project.") % {"id": value})
+        return sprint
+
+
 class LabelsField(serializers.ListField):
     """Label names; written as a list of strings, read from the prefetched labels."""
 
@@ -86,6 +103,7 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
     # DRF's metaclass moves declared fields off the class, so this does not shadow Field.parent.
     parent = ItemKeyField(required=False, allow_null=True)  # type: ignore[assignment]
+    sprint = SprintField(required=False, allow_null=True)
     acceptance_criteria = ChecklistEntrySerializer(many=True, required=False)
     done_checklist = ChecklistEntrySerializer(many=True, required=False)
     role_points = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
@@ -108,6 +126,7 @@ class BacklogItemSerializer(serializers.ModelSerializer):
             "assignee",
             "reporter",
             "parent",
+            "sprint",
             "estimate",
             "points",
             "role_points",
@@ -214,9 +233,13 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
         changes = dict(serializer.validated_data)
         changes.pop("position", None)
         reason = changes.pop("override_reason", "")
+        sprint = changes.pop("sprint", services.KEEP)
         with transaction.atomic():
             self.lock_for_write(item)
-            services.update_item(item=item, by=request.user, override_reason=reason, **changes)
+            if changes:
+                services.update_item(item=item, by=request.user, override_reason=reason, **changes)
+            if sprint is not services.KEEP and (sprint.pk if sprint else None) != item.sprint_id:
+                services.move_item(item=item, by=request.user, sprint=sprint)
         return Response(self.get_serializer(self.get_object()).data)
 
     def destroy(self, request, key: str, item_key: str):
@@ -232,11 +255,12 @@ class MoveSerializer(serializers.Serializer):
     before = ItemKeyField(required=False)
     after = ItemKeyField(required=False)
     position = serializers.ChoiceField(choices=["top", "bottom"], required=False)
+    sprint = SprintField(required=False, allow_null=True, help_text="a sprint's id, or null for the backlog")
 
     def validate(self, attrs):
         given = [name for name in ("before", "after", "position") if name in attrs]
-        if len(given) != 1:
-            raise serializers.ValidationError(_("Give exactly one of before, after or position."))
+        if len(given) > 1 or (not given and "sprint" not in attrs):
+            raise serializers.ValidationError(_("Give exactly one of before, after or position (and maybe a sprint)."))
         return attrs
 
 
@@ -246,10 +270,10 @@ class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
     @extend_schema(
         request=MoveSerializer,
         responses={200: BacklogItemSerializer},
-        summary="Move an item: before/after another item, or to the top/bottom (one row written)",
+        summary="Move an item: before/after another item, to the top/bottom, into a sprint (one row written)",
     )
     def move(self, request, key: str, item_key: str):
-        self.require(Permission.EDIT_BACKLOG)
+        self.require(Permission.MANAGE_SPRINTS if "sprint" in request.data else Permission.EDIT_BACKLOG)
         item = selectors.item_by_key(self.project, item_key)
         if item is None:
             raise Http404
@@ -344,6 +368,7 @@ class BulkSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     assignee = MemberField(required=False, allow_null=True)
     estimate = serializers.CharField(required=False, allow_blank=True)
+    sprint = SprintField(required=False, allow_null=True)
 
 
 class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
@@ -351,7 +376,7 @@ class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=BulkSerializer,
-        summary="Change status, labels, assignee or estimate of several items, or delete them; all or nothing",
+        summary="Change status, labels, assignee, estimate or sprint of several items, or delete them; all or nothing",
     )
     def bulk(self, request, key: str):
         self.require(Permission.EDIT_BACKLOG)
@@ -381,7 +406,7 @@ class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
             count = services.bulk_delete_items(project=self.project, by=request.user, items=items)
             return Response({"deleted": count})
         if not data:
-            raise serializers.ValidationError(_("Say what to change: status, labels, assignee or estimate."))
+            raise serializers.ValidationError(_("Say what to change: status, labels, assignee, estimate or sprint."))
         services.bulk_update_items(project=self.project, by=request.user, items=items, changes=data)
         return Response({"updated": len(items)})
 

@@ -54,6 +54,8 @@ class Status(models.Model):
     name = models.CharField(_("name"), max_length=50)
     category = models.CharField(_("category"), max_length=12, choices=StatusCategory.choices)
     order = models.PositiveSmallIntegerField(default=0)
+    # The most cards this board column should hold at once; empty means no limit.
+    wip_limit = models.PositiveSmallIntegerField(_("WIP limit"), null=True, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -115,6 +117,15 @@ class BacklogItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reported_items"
     )
     parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    # Named, not imported: the sprints app builds on the backlog, not the other way round.
+    sprint = models.ForeignKey(
+        "sprints.Sprint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        verbose_name=_("sprint"),
+    )
     estimate = models.CharField(_("estimate"), max_length=8, blank=True)
     # The estimate as a number for sums; None when unestimated or "?".
     points = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)

@@ -28,6 +28,7 @@ FIELD_LABELS = {
     "due_date": gettext_lazy("Due date"),
     "ready": gettext_lazy("Ready"),
     "labels": gettext_lazy("Labels"),
+    "sprint": gettext_lazy("Sprint"),
 }
 # Changes shown as one sentence, without old and new values.
 FIELD_NOTES = {
@@ -65,7 +66,7 @@ class _Values:
     def __call__(self, field: str, value) -> str:
         if value in (None, "", [], {}):
             return _("none")
-        if field == "status" and isinstance(value, dict):
+        if field in ("status", "sprint") and isinstance(value, dict):
             return str(value.get("name", ""))
         if field == "type" and value in ItemType.values:
             return str(ItemType(value).label)

@@ -48,6 +48,7 @@ class ItemFilters:
     assignee: list[str]
     parent: str
     text: str
+    sprint: str = ""  # a sprint's id, "none" (the backlog) or "active"
 
     @classmethod
     def from_params(cls, params) -> "ItemFilters":
@@ -63,11 +64,14 @@ class ItemFilters:
             assignee=many("assignee"),
             parent=(params.get("parent") or "").strip(),
             text=(params.get("search") or params.get("q") or "").strip(),
+            sprint=(params.get("sprint") or "").strip().lower(),
         )
 
     @property
     def active(self) -> bool:
-        return any([self.type, self.status, self.category, self.label, self.assignee, self.parent, self.text])
+        return any(
+            [self.type, self.status, self.category, self.label, self.assignee, self.parent, self.text, self.sprint]
+        )
 
 
 def backlog_items(project: Project, filters: ItemFilters | None = None, *, user=None) -> QuerySet[BacklogItem]:
@@ -100,6 +104,12 @@ def backlog_items(project: Project, filters: ItemFilters | None = None, *, user=
     if filters.parent:
         match = KEY_PATTERN.match(filters.parent.upper())
         items = items.filter(parent__number=int(match["number"])) if match else items.none()
+    if filters.sprint == "none":
+        items = items.filter(sprint__isnull=True)
+    elif filters.sprint == "active":
+        items = items.filter(sprint__state="active")
+    elif filters.sprint:
+        items = items.filter(sprint_id=int(filters.sprint)) if filters.sprint.isdigit() else items.none()
     items = search(items, filters.text)
     return items.order_by("rank")
 

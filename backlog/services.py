@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,6 +32,9 @@ from backlog.models import (
 from projects.models import Project
 from roles import policy
 from roles.models import Membership, Permission
+
+if TYPE_CHECKING:
+    from sprints.models import Sprint
 
 DEFAULT_WORKFLOW = [
     (gettext_noop("To Do"), StatusCategory.TODO),
@@ -63,7 +67,8 @@ def seed_workflow(project: Project) -> list[Status]:
 # --- history ---------------------------------------------------------------------------
 
 
-def _event(item: BacklogItem, *, by, kind: str, field: str = "", old=None, new=None, at=None) -> ItemEvent:
+def history_event(item: BacklogItem, *, by, kind: str, field: str = "", old=None, new=None, at=None) -> ItemEvent:
+    """One unsaved history row; callers save them (often in bulk) with the change they record."""
     return ItemEvent(
         project_id=item.project_id,
         item_id=item.pk,
@@ -89,6 +94,11 @@ def _item_ref(item: BacklogItem | None):
     return None if item is None else item.key
 
 
+def _sprint_value(sprint: "Sprint | None"):
+    """How a sprint is written into the history: burndown and reports replay these."""
+    return None if sprint is None else {"id": sprint.pk, "name": sprint.name}
+
+
 # How each tracked field is written into the history.
 _TRACKED = {
     "type": lambda item: item.type,
@@ -105,6 +115,8 @@ _TRACKED = {
     "ready": lambda item: item.ready,
     "done_checklist": lambda item: item.done_checklist,
 }
+# Tracked too, but written only by move_item: changing a sprint's content is planning.
+SPRINT_FIELD = "sprint"
 
 
 # --- validation ------------------------------------------------------------------------
@@ -238,8 +250,12 @@ def create_item(
     due_date: date | None = None,
     acceptance_criteria: Iterable = (),
     position: str = "bottom",
+    sprint: "Sprint | None" = None,
 ) -> BacklogItem:
     policy.require(by, project, Permission.EDIT_BACKLOG)
+    if sprint is not None:
+        policy.require(by, project, Permission.MANAGE_SPRINTS)
+        _check_sprint(project, sprint)
     number = _next_number(project)  # also serialises creations in this project
     item = BacklogItem(
         project=project,
@@ -257,6 +273,7 @@ def create_item(
         acceptance_criteria=_checklist(acceptance_criteria, "acceptance_criteria"),
         done_checklist=[{"text": text, "done": False} for text in project.definition_of_done_items()],
         rank=_edge_rank(project, top=position == "top"),
+        sprint=sprint,
     )
     if item.status is not None and item.status.project_id != project.pk:
         raise ValidationError({"status": _("Choose a status of this project.")})
@@ -270,7 +287,7 @@ def create_item(
         item.labels.set(label_objects)
     if by is not None and by.pk:
         item.watchers.add(by)
-    _event(item, by=by, kind=EventKind.CREATED, new=_snapshot(item, label_objects)).save()
+    history_event(item, by=by, kind=EventKind.CREATED, new=_snapshot(item, label_objects)).save()
     return item
 
 
@@ -278,6 +295,7 @@ def _snapshot(item: BacklogItem, labels: list[Label]) -> dict:
     snapshot = {name: value(item) for name, value in _TRACKED.items() if name not in ("description", "done_checklist")}
     snapshot["labels"] = [label.name for label in labels]
     snapshot["rank"] = item.rank
+    snapshot[SPRINT_FIELD] = _sprint_value(item.sprint)
     return snapshot
 
 
@@ -336,9 +354,13 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
     for field in changes:
         new = _TRACKED[field](item)
         if new != before[field]:
-            events.append(_event(item, by=by, kind=EventKind.CHANGED, field=field, old=before[field], new=new, at=now))
+            events.append(
+                history_event(item, by=by, kind=EventKind.CHANGED, field=field, old=before[field], new=new, at=now)
+            )
     if "status" in changes and override_reason and item.status.category == StatusCategory.DONE:
-        events.append(_event(item, by=by, kind=EventKind.CHANGED, field="done_override", new=override_reason, at=now))
+        events.append(
+            history_event(item, by=by, kind=EventKind.CHANGED, field="done_override", new=override_reason, at=now)
+        )
     if events:
         fields = sorted({f for f in changes if f in {e.field for e in events}} | {"points", "estimate", "updated_at"})
         item.save(update_fields=fields)
@@ -348,7 +370,7 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
         if sorted(label.name for label in new_objects) != old_labels:
             item.labels.set(new_objects)
             events.append(
-                _event(
+                history_event(
                     item,
                     by=by,
                     kind=EventKind.CHANGED,
@@ -383,7 +405,7 @@ def _check_done(item: BacklogItem, old_status: dict | None, override_reason: str
 @transaction.atomic
 def delete_item(*, item: BacklogItem, by) -> None:
     policy.require(by, item.project, Permission.EDIT_BACKLOG)
-    _event(item, by=by, kind=EventKind.DELETED, old={"title": item.title}).save()
+    history_event(item, by=by, kind=EventKind.DELETED, old={"title": item.title}).save()
     item.delete()
 
 
@@ -408,19 +430,38 @@ def _neighbour_rank(project: Project, item: BacklogItem, rank: str, *, below: bo
 
 
 def _target_rank(
-    item: BacklogItem, *, before: BacklogItem | None, after: BacklogItem | None, position: str | None
+    item: BacklogItem,
+    *,
+    current: str,
+    before: BacklogItem | None,
+    after: BacklogItem | None,
+    position: str | None,
+    within: dict | None = None,
 ) -> str:
+    """The new rank. ``within`` narrows "top"/"bottom" to one list (a sprint, or the backlog).
+
+    Ranks stay one global order: a sprint's top is just above its first item, so the
+    item also lands in the right place of every other view.
+    """
     project = item.project
     if before is not None:
         return ranking.key_between(_neighbour_rank(project, item, before.rank, below=False), before.rank)
     if after is not None:
         return ranking.key_between(after.rank, _neighbour_rank(project, item, after.rank, below=True))
-    others = BacklogItem.objects.filter(project=project).exclude(pk=item.pk)
+    if position not in ("top", "bottom"):
+        if within is not None:
+            return current  # into a sprint or back to the backlog, keeping its place in the order
+        raise ValidationError(_("Say where to move the item: before, after, top or bottom."))
+    members = BacklogItem.objects.filter(project=project, **(within or {})).exclude(pk=item.pk)
     if position == "top":
-        return ranking.key_between(None, others.order_by("rank").values_list("rank", flat=True).first())
-    if position == "bottom":
-        return ranking.key_between(others.order_by("-rank").values_list("rank", flat=True).first(), None)
-    raise ValidationError(_("Say where to move the item: before, after, top or bottom."))
+        first = members.order_by("rank").values_list("rank", flat=True).first()
+        if first is None:
+            return current
+        return ranking.key_between(_neighbour_rank(project, item, first, below=False), first)
+    last = members.order_by("-rank").values_list("rank", flat=True).first()
+    if last is None:
+        return current
+    return ranking.key_between(last, _neighbour_rank(project, item, last, below=True))
 
 
 def _with_rank(anchor: BacklogItem | None, ranks: dict[int, str]) -> BacklogItem | None:
@@ -445,6 +486,27 @@ def _rebalance_ranks(project: Project, wanted: list[int]) -> dict[int, str]:
     return {item.pk: item.rank for item in items if item.pk in wanted}
 
 
+def _check_sprint(project: Project, sprint: "Sprint") -> None:
+    if sprint.project_id != project.pk:
+        raise ValidationError({"sprint": _("Choose a sprint of this project.")})
+    if not sprint.accepts_items:
+        raise ValidationError({"sprint": _("This sprint is completed; choose a planned or active sprint.")})
+
+
+def _sprint_names(ids: Iterable[int | None]) -> dict[int, str]:
+    sprint_model = BacklogItem._meta.get_field("sprint").related_model
+    wanted = [pk for pk in ids if pk is not None]
+    return dict(sprint_model._default_manager.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+
+
+def _placed_rank(item: BacklogItem, current: str, ranks: dict[int, str], *, before, after, position, within) -> str:
+    before, after = _with_rank(before, ranks), _with_rank(after, ranks)
+    return _target_rank(item, current=current, before=before, after=after, position=position, within=within)
+
+
+KEEP: Any = object()  # move_item(sprint=KEEP): the item stays in its sprint (or in the backlog)
+
+
 def move_item(
     *,
     item: BacklogItem,
@@ -452,14 +514,26 @@ def move_item(
     before: BacklogItem | None = None,
     after: BacklogItem | None = None,
     position: str | None = None,
+    sprint: "Sprint | None" = KEEP,
 ) -> BacklogItem:
-    """Writes only the moved item's rank (and one history event), whatever the backlog's size.
+    """Writes only the moved item's row (rank, sprint) and its history, whatever the backlog's size.
 
+    ``sprint`` moves the item into a sprint (or, with None, back to the backlog); then
+    "top"/"bottom" mean that sprint's (the backlog's) top or bottom. Changing a sprint's
+    content is planning ("manage sprints"); ordering the backlog is "edit backlog".
     Moves in a project take the backlog lock, so two people dropping items into the same
     gap get different keys; the unique rank constraint is the safety net, and a refused
     move re-reads its neighbours and tries again.
     """
-    policy.require(by, item.project, Permission.EDIT_BACKLOG)
+    project = item.project
+    within = None
+    if sprint is not KEEP:
+        policy.require(by, project, Permission.MANAGE_SPRINTS)
+        if sprint is not None:
+            _check_sprint(project, sprint)
+        within = {"sprint": sprint} if sprint is not None else {"sprint__isnull": True}
+    else:
+        policy.require(by, project, Permission.EDIT_BACKLOG)
     for anchor in (before, after):
         if anchor is not None and anchor.project_id != item.project_id:
             raise ValidationError(_("Both items must be in the same project."))
@@ -469,25 +543,55 @@ def move_item(
     for _attempt in range(MOVE_ATTEMPTS):
         try:
             with transaction.atomic():
-                _lock_backlog(item.project)
+                _lock_backlog(project)
                 # Read ranks under the lock: the anchors may have moved a moment ago.
-                ranks = dict(BacklogItem.objects.filter(pk__in=[item.pk, *anchor_ids]).values_list("pk", "rank"))
-                if len(ranks) != 1 + len(anchor_ids):
-                    raise ValidationError(_("The item or its new neighbour no longer exists."))
-                old_rank = ranks[item.pk]
-                new_rank = _target_rank(
-                    item, before=_with_rank(before, ranks), after=_with_rank(after, ranks), position=position
-                )
-                if len(new_rank) > REBALANCE_RANK_LENGTH:
-                    ranks = _rebalance_ranks(item.project, [item.pk, *anchor_ids])
-                    new_rank = _target_rank(
-                        item, before=_with_rank(before, ranks), after=_with_rank(after, ranks), position=position
+                rows = {
+                    pk: (rank, sprint_id)
+                    for pk, rank, sprint_id in BacklogItem.objects.filter(pk__in=[item.pk, *anchor_ids]).values_list(
+                        "pk", "rank", "sprint_id"
                     )
-                BacklogItem.objects.filter(pk=item.pk).update(rank=new_rank, updated_at=timezone.now())
-                _event(item, by=by, kind=EventKind.CHANGED, field="rank", old=old_rank, new=new_rank).save()
+                }
+                if len(rows) != 1 + len(anchor_ids):
+                    raise ValidationError(_("The item or its new neighbour no longer exists."))
+                ranks = {pk: rank for pk, (rank, _sprint) in rows.items()}
+                old_rank, old_sprint_id = rows[item.pk]
+                moved_from = old_rank
+                placement = {"before": before, "after": after, "position": position, "within": within}
+                new_rank = _placed_rank(item, old_rank, ranks, **placement)
+                if len(new_rank) > REBALANCE_RANK_LENGTH:
+                    ranks = _rebalance_ranks(project, [item.pk, *anchor_ids])
+                    old_rank = ranks[item.pk]
+                    new_rank = _placed_rank(item, old_rank, ranks, **placement)
+                new_sprint_id = old_sprint_id if sprint is KEEP else (sprint.pk if sprint is not None else None)
+                now = timezone.now()
+                BacklogItem.objects.filter(pk=item.pk).update(rank=new_rank, sprint=new_sprint_id, updated_at=now)
+                events = []
+                if new_sprint_id != old_sprint_id:
+                    names = _sprint_names([old_sprint_id])
+                    old = None if old_sprint_id is None else {"id": old_sprint_id, "name": names.get(old_sprint_id, "")}
+                    events.append(
+                        history_event(
+                            item,
+                            by=by,
+                            kind=EventKind.CHANGED,
+                            field=SPRINT_FIELD,
+                            old=old,
+                            new=_sprint_value(sprint),
+                            at=now,
+                        )
+                    )
+                if new_rank != moved_from:
+                    events.append(
+                        history_event(
+                            item, by=by, kind=EventKind.CHANGED, field="rank", old=moved_from, new=new_rank, at=now
+                        )
+                    )
+                ItemEvent.objects.bulk_create(events)
         except IntegrityError:
             continue
         item.rank = new_rank
+        if sprint is not KEEP:
+            item.sprint = sprint
         return item
     raise ValidationError(_("The backlog is changing quickly; try the move again."))
 
@@ -562,7 +666,7 @@ def unlink_items(*, link: ItemLink, by) -> None:
 # --- bulk ------------------------------------------------------------------------------
 
 
-BULK_FIELDS = frozenset({"status", "labels", "assignee", "estimate"})
+BULK_FIELDS = frozenset({"status", "labels", "assignee", "estimate", SPRINT_FIELD})
 
 
 @transaction.atomic
@@ -574,8 +678,13 @@ def bulk_update_items(*, project: Project, by, items: list[BacklogItem], changes
     for item in items:
         if item.project_id != project.pk:
             raise ValidationError(_("Every item must be in this project."))
+        fields = dict(changes)
+        sprint = fields.pop(SPRINT_FIELD, KEEP)
         try:
-            update_item(item=item, by=by, **dict(changes))
+            if fields:
+                update_item(item=item, by=by, **fields)
+            if sprint is not KEEP:
+                move_item(item=item, by=by, sprint=sprint)
         except ValidationError as exc:  # say which item refused, or a bulk error is a riddle
             raise ValidationError([f"{item.key}: {message}" for message in exc.messages]) from exc
     return items

@@ -28,6 +28,7 @@ _TYPES = {
     412: "precondition_failed",
     413: "too_large",
     415: "unsupported_media_type",
+    422: "idempotency_key_reused",
     429: "throttled",
 }
 

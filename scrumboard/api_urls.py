@@ -17,6 +17,15 @@ from backlog.api import (
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
 from projects.api import ProjectViewSet
 from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
+from sprints.api import (
+    BoardView,
+    BurndownView,
+    CapacityView,
+    FeedbackView,
+    ReportView,
+    SprintViewSet,
+    VelocityView,
+)
 
 app_name = "api"
 
@@ -24,6 +33,7 @@ LIST = {"get": "list", "post": "create"}
 DETAIL = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 PROJECT = "projects/<str:key>/"
 ITEM = PROJECT + "items/<str:item_key>/"
+SPRINT = PROJECT + "sprints/<int:pk>/"
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
@@ -62,4 +72,18 @@ urlpatterns = [
     path(ITEM + "watch/", WatchView.as_view({"post": "watch", "delete": "watch"}), name="item-watch"),
     path(PROJECT + "statuses/", StatusViewSet.as_view({"get": "list"}), name="status-list"),
     path(PROJECT + "epics/", EpicViewSet.as_view({"get": "list"}), name="epic-list"),
+    path(PROJECT + "sprints/", SprintViewSet.as_view(LIST), name="sprint-list"),
+    path(SPRINT, SprintViewSet.as_view(DETAIL), name="sprint-detail"),
+    path(SPRINT + "start/", SprintViewSet.as_view({"post": "start"}), name="sprint-start"),
+    path(SPRINT + "complete/", SprintViewSet.as_view({"post": "complete"}), name="sprint-complete"),
+    path(SPRINT + "board/", BoardView.as_view({"get": "board"}), name="sprint-board"),
+    path(SPRINT + "burndown/", BurndownView.as_view({"get": "burndown"}), name="sprint-burndown"),
+    path(SPRINT + "report/", ReportView.as_view({"get": "report"}), name="sprint-report"),
+    path(
+        SPRINT + "capacity/",
+        CapacityView.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="sprint-capacity",
+    ),
+    path(SPRINT + "feedback/", FeedbackView.as_view(LIST), name="sprint-feedback"),
+    path(PROJECT + "velocity/", VelocityView.as_view({"get": "velocity"}), name="velocity"),
 ]

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "projects",
     "roles",
     "backlog",
+    "sprints",
     "integrations",
 ]
 

@@ -782,6 +782,7 @@ def test_authors_edit_their_comments_and_administrators_delete_any(client, proje
 def test_history_says_who_changed_what_in_the_projects_time_zone(po_client, project, product_owner, developer):
     moment = datetime.datetime(2025, 3, 1, 10, 0, tzinfo=datetime.UTC)
     with time_machine.travel(moment, tick=False):
+        make(project, product_owner, "Neighbour")  # each move below really changes the order
         item = make(project, product_owner, "Tracked")
         services.update_item(item=item, by=product_owner, status=status(project, "In Progress"), assignee=developer)
         services.move_item(item=item, by=product_owner, position="top")

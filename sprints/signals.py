@@ -1,0 +1,6 @@
+"""What other apps (retrospectives, notifications, webhooks) may react to, after the commit."""
+
+from django.dispatch import Signal
+
+sprint_started = Signal()  # sprint
+sprint_completed = Signal()  # sprint
