@@ -74,7 +74,8 @@ class SprintField(serializers.Field):
         return value
 
     def to_internal_value(self, value):
-        sprint = self.context["project"].sprints.filter(pk=value).first() if str(value).isdigit() else None
+        digits = selectors.ID_PATTERN.fullmatch(str(value))
+        sprint = self.context["project"].sprints.filter(pk=int(value)).first() if digits else None
         if sprint is None:
             raise serializers.ValidationError(_("No sprint %(id)s in this project.") % {"id": value})
         return sprint
@@ -529,7 +530,8 @@ class WatchView(ItemChildMixin, viewsets.GenericViewSet):
 class StatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = Status
-        fields = ["id", "name", "category", "order"]
+        fields = ["id", "name", "category", "order", "wip_limit"]
+        read_only_fields = ["name", "category", "order"]
 
 
 class StatusViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
@@ -540,6 +542,18 @@ class StatusViewSet(ProjectScopedMixin, viewsets.GenericViewSet):
 
     def list(self, request, key: str):
         return Response(self.get_serializer(self.project.statuses.all(), many=True).data)
+
+    @extend_schema(summary="Set a board column's WIP limit (null: no limit)")
+    def partial_update(self, request, key: str, pk: int):
+        self.require(Permission.MANAGE_SPRINTS)
+        status_object = self.project.statuses.filter(pk=pk).first()
+        if status_object is None:
+            raise Http404
+        serializer = self.get_serializer(status_object, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "wip_limit" in serializer.validated_data:
+            services.set_wip_limit(status=status_object, by=request.user, limit=serializer.validated_data["wip_limit"])
+        return Response(self.get_serializer(status_object).data)
 
 
 class EpicSerializer(serializers.ModelSerializer):

@@ -222,7 +222,11 @@ class ItemEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
+        indexes = [
+            models.Index(fields=["item", "at"], name="event_item_at"),
+            # Reports find a sprint's items among its changes ("sprint") and creations ("").
+            models.Index(fields=["project", "field"], name="event_project_field"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.field} of item {self.item_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -12,6 +12,7 @@ from backlog.models import BacklogItem, Comment, ItemEvent, ItemLink, ItemType, 
 from projects.models import Project
 from scrumboard.database import Casefold
 
+ID_PATTERN = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is true), within a bigint
 KEY_PATTERN = re.compile(r"^(?P<key>[A-Z]{2,10})-(?P<number>\d{1,9})$")
 
 
@@ -109,7 +110,8 @@ def backlog_items(project: Project, filters: ItemFilters | None = None, *, user=
     elif filters.sprint == "active":
         items = items.filter(sprint__state="active")
     elif filters.sprint:
-        items = items.filter(sprint_id=int(filters.sprint)) if filters.sprint.isdigit() else items.none()
+        is_id = ID_PATTERN.fullmatch(filters.sprint) is not None
+        items = items.filter(sprint_id=int(filters.sprint)) if is_id else items.none()
     items = search(items, filters.text)
     return items.order_by("rank")
 

@@ -206,6 +206,16 @@ def _labels(project: Project, names: Iterable[str]) -> list[Label]:
     return [existing[name] for name in wanted]
 
 
+def set_wip_limit(*, status: Status, by, limit: int | None) -> Status:
+    """A board column's work-in-progress limit; None removes it."""
+    policy.require(by, status.project, Permission.MANAGE_SPRINTS)
+    if limit is not None and not 1 <= limit <= 999:
+        raise ValidationError({"wip_limit": _("Give a limit from 1 to 999, or none.")})
+    status.wip_limit = limit
+    status.save(update_fields=["wip_limit"])
+    return status
+
+
 # --- items -----------------------------------------------------------------------------
 
 
@@ -255,7 +265,7 @@ def create_item(
     policy.require(by, project, Permission.EDIT_BACKLOG)
     if sprint is not None:
         policy.require(by, project, Permission.MANAGE_SPRINTS)
-        _check_sprint(project, sprint)
+        _check_sprint(project, sprint, type)
     number = _next_number(project)  # also serialises creations in this project
     item = BacklogItem(
         project=project,
@@ -486,7 +496,9 @@ def _rebalance_ranks(project: Project, wanted: list[int]) -> dict[int, str]:
     return {item.pk: item.rank for item in items if item.pk in wanted}
 
 
-def _check_sprint(project: Project, sprint: "Sprint") -> None:
+def _check_sprint(project: Project, sprint: "Sprint", item_type: str = ItemType.STORY) -> None:
+    if item_type == ItemType.EPIC:
+        raise ValidationError({"sprint": _("An epic spans sprints: plan its stories instead.")})
     if sprint.project_id != project.pk:
         raise ValidationError({"sprint": _("Choose a sprint of this project.")})
     if not sprint.accepts_items:
@@ -530,7 +542,7 @@ def move_item(
     if sprint is not KEEP:
         policy.require(by, project, Permission.MANAGE_SPRINTS)
         if sprint is not None:
-            _check_sprint(project, sprint)
+            _check_sprint(project, sprint, item.type)
         within = {"sprint": sprint} if sprint is not None else {"sprint__isnull": True}
     else:
         policy.require(by, project, Permission.EDIT_BACKLOG)

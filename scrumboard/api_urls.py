@@ -71,6 +71,7 @@ urlpatterns = [
     path(ITEM + "links/<int:pk>/", ItemLinkViewSet.as_view({"delete": "destroy"}), name="item-link-detail"),
     path(ITEM + "watch/", WatchView.as_view({"post": "watch", "delete": "watch"}), name="item-watch"),
     path(PROJECT + "statuses/", StatusViewSet.as_view({"get": "list"}), name="status-list"),
+    path(PROJECT + "statuses/<int:pk>/", StatusViewSet.as_view({"patch": "partial_update"}), name="status-detail"),
     path(PROJECT + "epics/", EpicViewSet.as_view({"get": "list"}), name="epic-list"),
     path(PROJECT + "sprints/", SprintViewSet.as_view(LIST), name="sprint-list"),
     path(SPRINT, SprintViewSet.as_view(DETAIL), name="sprint-detail"),

@@ -1,7 +1,9 @@
 """``/api/v1/projects/{key}/sprints/``: sprints, their start and completion, board, burndown, report; velocity."""
 
 import csv
+import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
@@ -17,6 +19,9 @@ from scrumboard.api import ETagMixin, ProjectScopedMixin, created
 from scrumboard.idempotency import IDEMPOTENCY_HEADER, idempotent
 from sprints import selectors, services
 from sprints.models import GoalOutcome, Sprint
+
+# Far from the calendar's end (9999-12-31): a sprint's default end and the one-month rule add days to its dates.
+LATEST_SPRINT_DATE = datetime.date(2999, 12, 31)
 
 
 class SprintSerializer(serializers.ModelSerializer):
@@ -57,6 +62,40 @@ class SprintSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {"name": {"required": False, "allow_blank": True}, "start_date": {"required": False}}
         extra_kwargs["end_date"] = {"required": False}
+
+    def validate_start_date(self, value: datetime.date) -> datetime.date:
+        return _not_too_late(value)
+
+    def validate_end_date(self, value: datetime.date) -> datetime.date:
+        return _not_too_late(value)
+
+
+def _not_too_late(value: datetime.date) -> datetime.date:
+    if value > LATEST_SPRINT_DATE:
+        raise serializers.ValidationError(_("Give a date before the year 3000."))
+    return value
+
+
+class BoardCardSerializer(BacklogItemSerializer):
+    """What a card shows: no description or checklists (a 300-card board stays small)."""
+
+    class Meta(BacklogItemSerializer.Meta):
+        fields = [
+            "key",
+            "type",
+            "title",
+            "status",
+            "status_category",
+            "priority",
+            "labels",
+            "assignee",
+            "parent",
+            "estimate",
+            "points",
+            "role_points",
+            "rank",
+            "updated_at",
+        ]
 
 
 class CompleteSerializer(serializers.Serializer):
@@ -222,26 +261,33 @@ class BoardView(SprintScopedMixin, viewsets.GenericViewSet):
         )
         context = {**self.get_serializer_context(), "statuses": [c.status for c in board.columns]}
 
-        def columns(cols) -> list[dict]:
-            return [
-                {
-                    "status": column.status.name,
-                    "category": column.status.category,
-                    "wip_limit": column.status.wip_limit,
-                    "over_limit": column.over_limit,
-                    "items": BacklogItemSerializer(column.items, many=True, context=context).data,
-                }
-                for column in cols
-            ]
+        def column_head(column) -> dict:
+            return {
+                "status": column.status.name,
+                "category": column.status.category,
+                "wip_limit": column.status.wip_limit,
+                "over_limit": column.over_limit,
+            }
 
+        # Each card once, in its column; lanes name their cards by key.
+        columns = [
+            {**column_head(column), "items": BoardCardSerializer(column.items, many=True, context=context).data}
+            for column in board.columns
+        ]
+        lanes = [
+            {
+                "key": lane.key,
+                "title": lane.title,
+                "columns": [{"status": c.status.name, "items": [item.key for item in c.items]} for c in lane.columns],
+            }
+            for lane in board.lanes
+        ]
         return Response(
             {
                 "sprint": {"id": board.sprint.pk, "name": board.sprint.name, "state": board.sprint.state},
                 "version": board.version,
-                "columns": columns(board.columns),
-                "lanes": [
-                    {"key": lane.key, "title": lane.title, "columns": columns(lane.columns)} for lane in board.lanes
-                ],
+                "columns": columns,
+                "lanes": lanes,
             }
         )
 
@@ -365,9 +411,12 @@ class CapacityView(SprintScopedMixin, viewsets.GenericViewSet):
         sprint = self.sprint()
         serializer = CapacityWriteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            for row in serializer.validated_data["members"]:
-                services.set_days_off(sprint=sprint, by=request.user, user=row["member"], days=row["days_off"])
+        try:
+            with transaction.atomic():
+                for row in serializer.validated_data["members"]:
+                    services.set_days_off(sprint=sprint, by=request.user, user=row["member"], days=row["days_off"])
+        except DjangoValidationError as exc:  # the service names its own arguments; the client sent "members"
+            raise serializers.ValidationError({"members": exc.messages}) from exc
         return Response(self._data(sprint))
 
 
@@ -441,6 +490,7 @@ class VelocityView(ProjectScopedMixin, viewsets.GenericViewSet):
                     "p85_sprints": forecast.p85_sprints,
                     "p50_date": forecast.p50_date,
                     "p85_date": forecast.p85_date,
+                    "beyond_horizon": forecast.beyond_horizon,
                     "runs": forecast.runs,
                     "history": forecast.history,
                 },

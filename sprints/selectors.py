@@ -25,7 +25,9 @@ from sprints.models import CommittedItem, DaysOff, Sprint, SprintState
 REPORT_VERSION = 1
 VELOCITY_WINDOW = 3  # the average of the last three completed sprints
 FORECAST_HISTORY = 10  # Monte Carlo draws from at most the last ten sprints
-FORECAST_RUNS = 5000
+FORECAST_RUNS = 2000
+# Ten years of two-week sprints: a forecast further out says "beyond" and stops drawing (bounded work).
+FORECAST_HORIZON = 260
 _REPLAYED_FIELDS = ("status", "estimate", "role_points", "sprint", "title", "assignee", "type")
 
 
@@ -89,21 +91,35 @@ def _apply(state: _ItemState, event: dict) -> None:
         setattr(state, name, new)
 
 
-def _sprint_events(sprint: Sprint) -> list[dict]:
-    """Every event, in order, of every item that was ever in the sprint (two queries' worth, one round trip)."""
+def _sprint_item_ids(sprint: Sprint) -> set[int]:
+    """Every item that was ever in the sprint: moved in or out, created in it, committed, or in it now.
+
+    One UNION query; the history's part reads only sprint changes and creations through the
+    (project, field) index, not the project's whole history.
+    """
     pk = sprint.pk
-    entered = ItemEvent.objects.filter(project_id=sprint.project_id).filter(
-        (Q(field="sprint") & (Q(new__id=pk) | Q(old__id=pk))) | (Q(kind=EventKind.CREATED) & Q(new__sprint__id=pk))
+    entered = (
+        ItemEvent.objects.filter(project_id=sprint.project_id, field__in=["sprint", ""])
+        .filter(
+            (Q(field="sprint") & (Q(new__id=pk) | Q(old__id=pk)))
+            | (Q(field="", kind=EventKind.CREATED) & Q(new__sprint__id=pk))
+        )
+        .order_by()
+        .values_list("item_id", flat=True)
     )
-    ever = (
-        Q(item_id__in=entered.values("item_id"))
-        | Q(item_id__in=CommittedItem.objects.filter(sprint=sprint).values("item_id"))
-        | Q(item_id__in=BacklogItem.objects.filter(sprint=sprint).values("pk"))
-    )
+    committed = CommittedItem.objects.filter(sprint=sprint).order_by().values_list("item_id", flat=True)
+    current = BacklogItem.objects.filter(sprint=sprint).order_by().values_list("pk", flat=True)
+    return set(entered.union(committed, current))
+
+
+def _sprint_events(sprint: Sprint) -> list[dict]:
+    """Every event, in order, of every item that was ever in the sprint (two queries, by item)."""
+    ids = _sprint_item_ids(sprint)
+    if not ids:
+        return []
     relevant = Q(kind__in=[EventKind.CREATED, EventKind.DELETED]) | Q(field__in=_REPLAYED_FIELDS)
     events = (
-        ItemEvent.objects.filter(project_id=sprint.project_id)
-        .filter(ever)
+        ItemEvent.objects.filter(item_id__in=sorted(ids))
         .filter(relevant)
         .order_by("at", "id")
         .values("item_id", "item_number", "at", "kind", "field", "old", "new")
@@ -130,9 +146,9 @@ def _measure(states: dict[int, _ItemState], sprint_id: int) -> tuple[Totals, Tot
 class _Timeline:
     """Walks the sprint's events forward in time, once, stopping at each checkpoint."""
 
-    def __init__(self, sprint: Sprint):
+    def __init__(self, sprint: Sprint, events: list[dict] | None = None):
         self.sprint = sprint
-        self.events = _sprint_events(sprint)
+        self.events = _sprint_events(sprint) if events is None else events
         self.states: dict[int, _ItemState] = {}
         self.position = 0
 
@@ -151,11 +167,18 @@ class _Timeline:
 # --- burndown and burnup -----------------------------------------------------------------
 
 
+def _start_of(day: datetime.date, tz) -> datetime.datetime:
+    """Local midnight, whatever daylight saving does that day."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+
+
 def _end_of(day: datetime.date, tz) -> datetime.datetime:
-    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    return _start_of(day + datetime.timedelta(days=1), tz)
 
 
-def _series(sprint: Sprint, until: datetime.datetime, timeline: _Timeline | None = None) -> dict:
+def _series(
+    sprint: Sprint, until: datetime.datetime, timeline: _Timeline | None = None, committed: Totals | None = None
+) -> dict:
     """Daily series over the working days: the start, then each working day's end (today: now)."""
     days = sprint.working_days()
     labels = ["start", *[day.isoformat() for day in days]]
@@ -175,9 +198,13 @@ def _series(sprint: Sprint, until: datetime.datetime, timeline: _Timeline | None
         timeline = timeline or _Timeline(sprint)
         tz = sprint.project.tzinfo
         checkpoints = [sprint.started_at, *(_end_of(day, tz) for day in days)]
+        if days:
+            # The last point closes the sprint: work over a weekend after its last working day (or an
+            # overrun until completion) counts there, so the chart ends where the report's figures do.
+            checkpoints[-1] = max(_end_of(sprint.end_date, tz), until)
         for index, moment in enumerate(checkpoints):
             # A day that has begun shows its state so far; days to come stay empty.
-            if index > 0 and _end_of(days[index - 1], tz) - datetime.timedelta(days=1) > until:
+            if index > 0 and _start_of(days[index - 1], tz) > until:
                 break
             timeline.advance(min(moment, until))
             scope, done = _measure(timeline.states, sprint.pk)
@@ -185,7 +212,7 @@ def _series(sprint: Sprint, until: datetime.datetime, timeline: _Timeline | None
             series["remaining"][index] = round(scope.points - done.points, 1)
             series["scope_items"][index], series["completed_items"][index] = scope.items, done.items
             series["remaining_items"][index] = scope.items - done.items
-        committed = _committed(sprint)
+        committed = committed or _committed(sprint)
     steps = max(len(days), 1)
     series["ideal"] = [round(committed.points * (1 - i / steps), 1) for i in range(len(labels))]
     series["ideal_items"] = [round(committed.items * (1 - i / steps), 1) for i in range(len(labels))]
@@ -258,6 +285,7 @@ def sprint_report(sprint: Sprint, *, until: datetime.datetime | None = None) -> 
             event["kind"] == EventKind.CREATED
             and (event["new"] or {}).get("sprint", {})
             and ((event["new"]["sprint"] or {}).get("id") == sprint.pk)
+            and event["new"].get("type") != ItemType.EPIC
         ):
             new = event["new"]
             points = _points(new.get("estimate"), new.get("role_points"))
@@ -359,7 +387,8 @@ def sprint_report(sprint: Sprint, *, until: datetime.datetime | None = None) -> 
             ({"slug": slug, "name": role_names.get(slug, slug), "points": round(p, 1)} for slug, p in by_role.items()),
             key=lambda row: (-row["points"], row["name"]),
         ),
-        "burndown": _series(sprint, until),
+        # A second walk over the same events: the report's own walk has already reached ``until``.
+        "burndown": _series(sprint, until, _Timeline(sprint, timeline.events), committed),
         "product_goal": product_goal_progress(project),
         "capacity": capacity_summary(sprint),
     }
@@ -573,10 +602,14 @@ class Forecast:
     remaining_points: float
     p50_sprints: int
     p85_sprints: int
-    p50_date: datetime.date
-    p85_date: datetime.date
+    p50_date: datetime.date | None  # None: beyond the horizon
+    p85_date: datetime.date | None
     runs: int
     history: int
+
+    @property
+    def beyond_horizon(self) -> bool:
+        return self.p85_sprints > FORECAST_HORIZON
 
 
 def monte_carlo(
@@ -585,15 +618,19 @@ def monte_carlo(
     """P50 and P85 numbers of sprints to burn ``remaining`` points, drawing past velocities at random.
 
     Seeded by its inputs, so the same history gives the same answer on every page load.
-    None when the history cannot finish anything (no sprints, or nothing ever completed).
+    None when the history cannot finish anything (no sprints, or nothing ever completed). A run
+    still unfinished after ``FORECAST_HORIZON`` sprints counts as one sprint beyond it, so the
+    work is bounded (runs times horizon draws) whatever the numbers asked for.
     """
     if remaining <= 0:
         return 0, 0
     if not velocities or max(velocities) <= 0:
         return None
+    cap = FORECAST_HORIZON + 1
+    if remaining > max(velocities) * FORECAST_HORIZON:
+        return cap, cap  # even the best sprint every time would not make it
     seed_text = hashlib.sha256(f"{seed}|{velocities}|{remaining}".encode()).hexdigest()
     rng = random.Random(seed_text)  # noqa: S311 - a simulation wants repeatable draws, not secrecy
-    cap = math.ceil(remaining / max(velocities)) * 50 + 100  # a history of mostly zeros must still end
     outcomes = []
     for _run in range(runs):
         total, sprints = 0.0, 0
@@ -621,16 +658,19 @@ def forecast(
     if result is None:
         return None
     p50, p85 = result
-    latest = project.sprints.exclude(state=SprintState.PLANNED).order_by("-end_date").first()
+    # The running sprint itself: a completed one may end later on paper (a long sprint closed early).
+    running = project.sprints.filter(state=SprintState.ACTIVE).first()
     today = timezone.localdate(timezone=project.tzinfo)
-    # The forecast's sprints follow the current one (or start today when none runs).
-    first_start = max(today, latest.end_date + datetime.timedelta(days=1)) if latest and latest.is_active else today
     length = datetime.timedelta(days=project.sprint_length_days)
 
-    def finish(sprints: int) -> datetime.date:
+    def finish(sprints: int) -> datetime.date | None:
         if sprints == 0:
             return today
-        return first_start + length * sprints - datetime.timedelta(days=1)
+        if sprints > FORECAST_HORIZON:
+            return None
+        if running is not None:  # the running sprint is the first: its unfinished work is in ``remaining``
+            return running.end_date + length * (sprints - 1)
+        return today + length * sprints - datetime.timedelta(days=1)
 
     return Forecast(remaining, p50, p85, finish(p50), finish(p85), FORECAST_RUNS, len(history))
 

@@ -40,6 +40,7 @@ def default_dates(project: Project, *, after: Sprint | None = None) -> tuple[dat
     """The next sprint's dates: the day after the last sprint ends (or today), for the project's length."""
     today = timezone.localdate(timezone=project.tzinfo)
     latest = after or project.sprints.order_by("-end_date").first()
+    # The cadence holds: after a sprint closed early, the next still begins the day after its planned end.
     start = max(today, latest.end_date + datetime.timedelta(days=1)) if latest else today
     return start, _end_for(project, start)
 
@@ -47,6 +48,16 @@ def default_dates(project: Project, *, after: Sprint | None = None) -> tuple[dat
 def _end_for(project: Project, start: datetime.date) -> datetime.date:
     end = start + datetime.timedelta(days=project.sprint_length_days - 1)
     return min(end, one_month_after(start) - datetime.timedelta(days=1))
+
+
+# Far from the calendar's end (9999-12-31): defaults and the one-month rule add days to a sprint's dates.
+LATEST_DATE = datetime.date(2999, 12, 31)
+
+
+def _check_range(**dates: datetime.date | None) -> None:
+    late = {name: _("Give a date before the year 3000.") for name, day in dates.items() if day and day > LATEST_DATE}
+    if late:
+        raise ValidationError(late)
 
 
 def _check(sprint: Sprint) -> None:
@@ -67,6 +78,7 @@ def create_sprint(
     after: Sprint | None = None,
 ) -> Sprint:
     policy.require(by, project, Permission.MANAGE_SPRINTS)
+    _check_range(start_date=start_date, end_date=end_date)
     _lock_project(project)
     last = project.sprints.order_by("-number").values_list("number", flat=True).first() or 0
     if start_date is None:
@@ -91,6 +103,7 @@ def update_sprint(*, sprint: Sprint, by, **changes) -> Sprint:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in sorted(unknown)})
+    _check_range(start_date=changes.get("start_date"), end_date=changes.get("end_date"))
     if sprint.is_completed and {"start_date", "end_date"} & set(changes):
         raise ValidationError(_("A completed sprint's dates belong to its report and stay as they were."))
     if sprint.is_active and "start_date" in changes and changes["start_date"] != sprint.start_date:
@@ -119,13 +132,15 @@ def _leave_sprint(items: list[BacklogItem], sprint: Sprint, *, by, to: Sprint | 
                 )
             )
             item.rank = rank
+        BacklogItem.objects.bulk_update(items, ["rank"], batch_size=500)
     for item in items:
         item.sprint = to
         item.updated_at = at
         events.append(
             backlog_services.history_event(item, by=by, kind=EventKind.CHANGED, field="sprint", old=old, new=new, at=at)
         )
-    BacklogItem.objects.bulk_update(items, ["sprint", "rank", "updated_at"], batch_size=500)
+    # The same sprint and time for every row: one plain UPDATE, not a CASE per row.
+    BacklogItem.objects.filter(pk__in=[item.pk for item in items]).update(sprint=to, updated_at=at)
     ItemEvent.objects.bulk_create(events, batch_size=500)
 
 
@@ -263,6 +278,7 @@ def set_days_off(*, sprint: Sprint, by, user, days: int) -> DaysOff | None:
 @transaction.atomic
 def add_review_feedback(*, sprint: Sprint, by, title: str, description: str = "") -> BacklogItem:
     """Stakeholder feedback from the review, as a new backlog item labelled "feedback"."""
+    policy.require(by, sprint.project, Permission.EDIT_BACKLOG)
     if sprint.is_planned:
         raise ValidationError(_("Feedback belongs to a sprint that has started."))
     item = backlog_services.create_item(

@@ -23,6 +23,10 @@ def admins_comment(ctx: Ctx) -> dict:
     return {"key": ctx.project.key, "item_key": target.key, "pk": comment.pk}
 
 
+def status_kwargs(ctx: Ctx) -> dict:
+    return {"key": ctx.project.key, "pk": ctx.project.statuses.get(name="In Progress").pk}
+
+
 def project_key(ctx: Ctx) -> dict:
     return {"key": ctx.project.key}
 
@@ -92,6 +96,8 @@ BACKLOG_ROWS += [
     Row("api:item-watch", "POST", item, members(200)),
     Row("api:item-watch", "DELETE", item, members(200)),
     Row("api:status-list", "GET", project_key, members(200)),
+    # WIP limits shape the sprint board: sprint managers set them.
+    Row("api:status-detail", "PATCH", status_kwargs, manage(200), data=lambda ctx: {"wip_limit": 3}),
     Row("api:epic-list", "GET", project_with_items, members(200)),
 ]
 
@@ -120,7 +126,12 @@ def _watchers_of(obj) -> tuple:
     return tuple(obj.watchers.values_list("pk", flat=True))
 
 
+def _foreign_status(team):
+    return make_project(key="XX").statuses.get(name="In Progress")
+
+
 FOREIGN = {
+    "api:status-detail": Foreign(_foreign_status, {"wip_limit": 2}),
     "api:item-link-list": Foreign(
         _foreign_item,
         {"kind": "relates", "target": "SB-1"},

@@ -275,3 +275,35 @@ def test_two_writers_holding_one_etag_cannot_both_win(team, monkeypatch):
     assert sorted(statuses.values()) == [200, 412]
     winner = next(title for title, status in statuses.items() if status == 200)
     assert BacklogItem.objects.get().title == winner
+
+
+def test_a_sprint_manager_sets_and_clears_a_columns_wip_limit(api, project, product_owner):
+    column = Status.objects.get(project=project, name="In Progress")
+    url = f"/api/v1/projects/{project.key}/statuses/{column.pk}/"
+    response = api.as_(product_owner).patch(url, {"wip_limit": 3}, format="json")
+    assert response.status_code == 200
+    assert response.json()["wip_limit"] == 3
+    assert Status.objects.get(pk=column.pk).wip_limit == 3
+    listed = api.as_(product_owner).get(f"/api/v1/projects/{project.key}/statuses/").json()
+    assert [s["wip_limit"] for s in listed if s["name"] == "In Progress"] == [3]
+    assert api.as_(product_owner).patch(url, {"wip_limit": None}, format="json").json()["wip_limit"] is None
+    assert Status.objects.get(pk=column.pk).wip_limit is None
+
+
+@pytest.mark.parametrize("limit", [0, 1000, "many"])
+def test_a_wip_limit_out_of_range_is_refused_and_the_old_one_kept(api, project, product_owner, limit):
+    column = Status.objects.get(project=project, name="In Progress")
+    services.set_wip_limit(status=column, by=product_owner, limit=4)
+    url = f"/api/v1/projects/{project.key}/statuses/{column.pk}/"
+    response = api.as_(product_owner).patch(url, {"wip_limit": limit}, format="json")
+    assert response.status_code == 400
+    assert "wip_limit" in response.json()["errors"]
+    assert Status.objects.get(pk=column.pk).wip_limit == 4
+
+
+def test_a_columns_name_and_category_are_not_changed_through_the_wip_limit_endpoint(api, project, product_owner):
+    column = Status.objects.get(project=project, name="In Progress")
+    url = f"/api/v1/projects/{project.key}/statuses/{column.pk}/"
+    api.as_(product_owner).patch(url, {"name": "Hacked", "category": "done"}, format="json")
+    column.refresh_from_db()
+    assert (column.name, column.category) == ("In Progress", "in_progress")
