@@ -91,7 +91,10 @@ def _keys(items) -> str:
 def _list_context(request, project, items) -> dict:
     can = policy.allowed_actions(request.user, project)
     after = request.GET.get("after", "")
-    rows, has_more = selectors.backlog_page(items.defer(*ROW_DEFERRED), after=after, size=PAGE_SIZE)
+    # The sprint's name for the row's badge, in the same query; never its frozen report.
+    rows, has_more = selectors.backlog_page(
+        items.select_related("sprint").defer(*ROW_DEFERRED, "sprint__report"), after=after, size=PAGE_SIZE
+    )
     return {
         "rows": prepare_rows(rows, project=project),
         "has_more": has_more,

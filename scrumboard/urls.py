@@ -22,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/", include("backlog.urls")),
+    path("projects/<str:key>/", include("sprints.urls")),
     path("", include("roles.urls")),
     path("", include("integrations.urls")),
     path("api/v1/", include("scrumboard.api_urls")),

@@ -244,7 +244,7 @@ class BoardView(SprintScopedMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter("assignee", str, description="'me': only the caller's cards"),
-            OpenApiParameter("swimlanes", str, description="none, assignee or parent"),
+            OpenApiParameter("swimlanes", str, description="none, assignee, parent (story) or epic"),
         ],
         responses=OpenApiTypes.OBJECT,
         summary="The sprint board: a column per status with its cards, WIP limits, optional swimlanes",
@@ -252,7 +252,7 @@ class BoardView(SprintScopedMixin, viewsets.GenericViewSet):
     def board(self, request, key: str, pk: int):
         swimlanes = request.query_params.get("swimlanes", "none")
         if swimlanes not in selectors.SWIMLANES:
-            raise serializers.ValidationError({"swimlanes": [_("Use none, assignee or parent.")]})
+            raise serializers.ValidationError({"swimlanes": [_("Use none, assignee, parent or epic.")]})
         board = selectors.sprint_board(
             self.sprint(),
             user=request.user,

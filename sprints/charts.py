@@ -291,16 +291,12 @@ def bar_chart(
     footer = []
     if average is not None:
         y, text = frame.y(average), format_number(average)
-        body.append(
-            _el(
-                "g",
-                _rule(frame.left, y, frame.right, y),
-                _text(average_label or text, frame.right - 4, y - 6, "end"),
-                class_="chart-average",
-            )
-        )
+        # Named in the legend, not on the rule: a label there would sit on top of the bars.
+        body.append(_el("g", _rule(frame.left, y, frame.right, y), class_="chart-average"))
         cells = _el("th", average_label, scope="row") + _el("td", text, colspan=len(series) or 1)
         footer.append(_el("tfoot", _el("tr", cells)))
         summary += f"; {average_label}: {text}" if average_label else f"; {text}"
     legend = [(f"chart-swatch--{bar.kind}", bar.label) for bar in series]
+    if average is not None:
+        legend.append(("chart-swatch--average", average_label or format_number(average)))
     return frame.figure("bar", title, summary, body, x_labels, legend, values, *footer)

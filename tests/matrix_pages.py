@@ -10,6 +10,8 @@ from functools import partial
 
 from backlog.models import Status
 from roles.models import Role
+from sprints import services as sprint_services
+from sprints.models import Sprint
 from tests import matrix
 from tests.backlog.matrix_rows import (
     admins_comment,
@@ -180,4 +182,102 @@ PAGE_ROWS: list[Row] = [
     Row("integrations:tokens", "POST", no_kwargs, everyone(200), data=lambda ctx: {"name": "ci", "scope": "read"}),
     Row("integrations:token_revoke", "GET", own_token, everyone(405, anonymous=405)),
     Row("integrations:token_revoke", "POST", own_token, everyone(302)),
+]
+
+
+# --- Sprints: every member reads the pages; planning, starting, completing take manage_sprints ---
+
+
+def _sprint(ctx, *, started: bool = False):
+    """One sprint per test, planned by the Scrum Master through the services (started if asked)."""
+    sprint = Sprint.objects.filter(project=ctx.project).first()
+    if sprint is None:
+        sprint = sprint_services.create_sprint(project=ctx.project, by=ctx.scrum_master, goal="Matrix goal")
+    if started and sprint.is_planned:
+        sprint = sprint_services.start_sprint(sprint=sprint, by=ctx.scrum_master)
+    return sprint
+
+
+def planned_sprint(ctx) -> dict:
+    return {"key": ctx.project.key, "pk": _sprint(ctx).pk}
+
+
+def active_sprint(ctx) -> dict:
+    return {"key": ctx.project.key, "pk": _sprint(ctx, started=True).pk}
+
+
+def planned_sprint_with_item(ctx) -> dict:
+    project_with_items(ctx)
+    return planned_sprint(ctx)
+
+
+def project_with_active_sprint(ctx) -> dict:
+    _sprint(ctx, started=True)
+    return project_key(ctx)
+
+
+def new_sprint_dates(ctx) -> dict:
+    start, end = sprint_services.default_dates(ctx.project)
+    return {"name": "", "goal": "Learn", "start_date": start.isoformat(), "end_date": end.isoformat()}
+
+
+def sprint_fields(ctx) -> dict:
+    sprint = _sprint(ctx)
+    return {
+        "name": "Renamed",
+        "goal": "Sharper",
+        "start_date": sprint.start_date.isoformat(),
+        "end_date": sprint.end_date.isoformat(),
+    }
+
+
+PAGE_ROWS += [
+    Row("sprints:list", "GET", project_key, members(200)),
+    Row("sprints:create", "POST", project_key, manage(302), data=new_sprint_dates),
+    Row("sprints:velocity", "GET", project_key, members(200)),
+    # The project's Board tab sends everyone to the active sprint's board.
+    Row("sprints:active_board", "GET", project_with_active_sprint, members(302)),
+    # WIP limits shape every sprint's board: sprint managers set them.
+    Row("sprints:column_limits", "GET", project_key, manage(200)),
+    Row(
+        "sprints:column_limits",
+        "POST",
+        project_key,
+        manage(302),
+        data=lambda ctx: {f"limit_{status_pk(ctx, 'In Progress')}": "3"},
+    ),
+    Row("sprints:edit", "GET", planned_sprint, manage(200)),
+    Row("sprints:edit", "POST", planned_sprint, manage(302), data=sprint_fields),
+    Row("sprints:delete", "POST", planned_sprint, manage(302)),
+    Row("sprints:plan", "GET", planned_sprint_with_item, members(200)),
+    Row(
+        "sprints:plan_move",
+        "POST",
+        planned_sprint_with_item,
+        manage(302),
+        data=lambda ctx: {"item": "SB-1", "to": "sprint"},
+    ),
+    Row("sprints:goal", "POST", planned_sprint, manage(302), data=lambda ctx: {"goal": "A clearer goal"}),
+    Row(
+        "sprints:days_off",
+        "POST",
+        planned_sprint,
+        manage(302),
+        data=lambda ctx: {f"days_{ctx.developer.pk}": "1"},
+    ),
+    Row("sprints:start", "POST", planned_sprint_with_item, manage(302)),
+    Row("sprints:board", "GET", active_sprint, members(200)),
+    Row("sprints:board_version", "GET", active_sprint, members(200)),
+    Row("sprints:complete", "GET", active_sprint, manage(200)),
+    Row("sprints:complete", "POST", active_sprint, manage(302), data=lambda ctx: {"unfinished": "backlog"}),
+    Row("sprints:review", "GET", active_sprint, members(200)),
+    Row(
+        "sprints:goal_outcome",
+        "POST",
+        active_sprint,
+        manage(302),
+        data=lambda ctx: {"outcome": "met", "note": "Shipped"},
+    ),
+    # Feedback becomes a backlog item: editing the backlog is the right it takes.
+    Row("sprints:feedback", "POST", active_sprint, editors(302), data=lambda ctx: {"title": "Export to PDF"}),
 ]

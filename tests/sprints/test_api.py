@@ -414,6 +414,23 @@ def test_board_column_over_its_wip_limit_is_flagged(api, team):
     set_status(items[2], team.developer, "In Progress")
     column = client.get(url(sprint, "board/")).json()["columns"][1]
     assert (len(column["items"]), column["over_limit"]) == (3, True)
+    # Showing only my cards does not hide that the column is over its limit.
+    mine = client.get(url(sprint, "board/"), {"assignee": "me"}).json()["columns"][1]
+    assert (len(mine["items"]), mine["over_limit"]) == (0, True)
+
+
+def test_board_lanes_by_epic_gather_stories_and_their_tasks(api, team):
+    sprint = make_sprint(team.project, team.scrum_master)
+    create = backlog_services.create_item
+    epic = create(project=team.project, by=team.scrum_master, title="Epic", type="epic")
+    story = create(project=team.project, by=team.scrum_master, title="Story", parent=epic, sprint=sprint)
+    task = create(project=team.project, by=team.scrum_master, title="Task", type="task", parent=story, sprint=sprint)
+    loose = create(project=team.project, by=team.scrum_master, title="Loose", sprint=sprint)
+    body = api.as_(team.stakeholder).get(url(sprint, "board/"), {"swimlanes": "epic"}).json()
+    assert [(lane["key"], lane["title"], lane["columns"][0]["items"]) for lane in body["lanes"]] == [
+        (epic.key, f"{epic.key} Epic", [story.key, task.key]),
+        ("", "", [loose.key]),
+    ]
 
 
 def test_board_version_changes_when_a_card_changes(api, team, time_machine):
@@ -693,7 +710,7 @@ def test_move_into_another_projects_or_a_completed_sprint_is_400(api, team):
 @pytest.mark.parametrize("value", ["²", "١", "99999999999999999999", "-1", "1.0"])
 @pytest.mark.parametrize("request_kind", ["move", "create", "list"])
 def test_a_sprint_id_that_is_not_plain_ascii_digits_is_refused_not_a_500(api, team, request_kind, value):
-    sprint = make_sprint(team.project, team.scrum_master)  # sprint 1 exists: "١" must not reach it
+    sprint = make_sprint(team.project, team.scrum_master)  # sprint 1 exists: an Arabic-Indic one must not reach it
     add_items(team.project, team.scrum_master, 1)
     BacklogItem.objects.filter(number=1).update(sprint=sprint)
     client = api.as_(team.scrum_master)
@@ -878,7 +895,9 @@ def bulk_sprint(team, count: int, time_machine) -> Sprint:
 SPRINT_READS = [
     # the sprint; statuses; cards; their labels; the version (count and latest change)
     pytest.param("board/", {}, 7, id="board"),
-    pytest.param("board/", {"swimlanes": "parent", "assignee": "me"}, 7, id="board-mine-by-parent"),
+    # only mine: plus every column's full count, for the WIP limits
+    pytest.param("board/", {"swimlanes": "parent", "assignee": "me"}, 8, id="board-mine-by-parent"),
+    pytest.param("board/", {"swimlanes": "epic"}, 7, id="board-by-epic"),
     pytest.param("board/", {"swimlanes": "assignee"}, 7, id="board-by-assignee"),
     # the sprint; the sprint's item ids, their events; the commitment (for the ideal line)
     pytest.param("burndown/", {}, 6, id="burndown"),

@@ -6,27 +6,11 @@
 
   document.documentElement.classList.add("js");
 
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-    } catch (error) {
-      var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-      return match ? decodeURIComponent(match[1]) : "";
-    }
-  }
-
-  // --- Messages ---------------------------------------------------------------------------
-
-  var toastTimer = null;
+  var shared = window.Scrumboard; // app.js
+  var flash = shared.flash;
 
   function toast(text, isError) {
-    var box = document.getElementById("backlog-toast");
-    if (!box) return;
-    box.textContent = text;
-    box.classList.toggle("is-error", Boolean(isError));
-    box.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () { box.hidden = true; }, isError ? 8000 : 2500);
+    shared.toast("backlog-toast", text, isError);
   }
 
   // --- Ranking: drag and drop, Alt+arrows, the handle's menu ------------------------------
@@ -66,27 +50,11 @@
     return function undo() { parent.insertBefore(row, next); };
   }
 
-  function flash(row) {
-    row.classList.remove("just-moved");
-    void row.offsetWidth; // restart the animation
-    row.classList.add("just-moved");
-  }
-
   function saveMove(row, payload, undo, focusAfter) {
     var url = board.getAttribute("data-move-url").replace("ITEM-KEY", encodeURIComponent(row.getAttribute("data-key")));
     row.classList.add("is-saving");
     if (focusAfter) focusAfter.focus();
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(payload)
-    }).then(function (response) {
-      if (response.ok) return response.json();
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        throw new Error(body.detail || response.status + " " + response.statusText);
-      });
-    }).then(function () {
+    return shared.sendJSON(url, "POST", payload).then(function () {
       row.classList.remove("is-saving");
       if (row.isConnected) flash(row);
       toast(board.getAttribute("data-msg-moved") + " " + row.getAttribute("data-key"));
@@ -192,20 +160,16 @@
       if (!handle) return;
       closeMenu(false);
       dragged = handle.closest(".backlog-row");
-      event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", dragged.getAttribute("data-key"));
+      shared.startDrag(event, dragged, function () { return dragged; });
       try { event.dataTransfer.setDragImage(dragged, 24, 20); } catch (error) { /* older browsers */ }
-      setTimeout(function () { if (dragged) dragged.classList.add("is-dragging"); }, 0);
     });
 
     list.addEventListener("dragover", function (event) {
       if (!dragged) return;
       var row = event.target.closest && event.target.closest(".backlog-row");
       if (!row || row === dragged) { clearIndicator(); return; }
-      event.preventDefault();
-      event.dataTransfer.dropEffect = "move";
-      var rect = row.getBoundingClientRect();
-      var upper = event.clientY < rect.top + rect.height / 2;
+      shared.allowDrop(event);
+      var upper = shared.inUpperHalf(event, row);
       if (row !== target || upper !== before) {
         clearIndicator();
         target = row;
@@ -404,12 +368,7 @@
         var body = new FormData();
         body.append("text", textarea.value);
         pane.classList.add("is-loading");
-        fetch(box.getAttribute("data-preview-url"), {
-          method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() }, body: body
-        }).then(function (response) {
-          if (!response.ok) throw new Error(response.statusText);
-          return response.text();
-        }).then(function (html) {
+        shared.fetchHTML(box.getAttribute("data-preview-url"), body).then(function (html) {
           pane.innerHTML = html; // sanitized by the server (backlog.markdown)
         }).catch(function () {
           shown = "";
