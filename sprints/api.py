@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from backlog.api import BacklogItemSerializer, MemberField, spreadsheet_safe
 from backlog.models import BacklogItem
 from roles.models import Permission
-from scrumboard.api import ETagMixin, ProjectScopedMixin, created
+from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
 from scrumboard.idempotency import IDEMPOTENCY_HEADER, idempotent
 from sprints import selectors, services
 from sprints.models import GoalOutcome, Sprint
@@ -133,9 +133,13 @@ def _sprint_data(view, sprint: Sprint) -> dict:
     return SprintSerializer(annotated, context=view.get_serializer_context()).data
 
 
+class SprintPagination(CursorPagination):
+    ordering = "number"
+
+
 class SprintViewSet(SprintScopedMixin, viewsets.GenericViewSet):
     serializer_class = SprintSerializer
-    pagination_class = None  # a project has tens of sprints, not thousands
+    pagination_class = SprintPagination
 
     def get_queryset(self):
         return selectors.project_sprints(self.project)
@@ -149,7 +153,8 @@ class SprintViewSet(SprintScopedMixin, viewsets.GenericViewSet):
         states = [s for s in request.query_params.get("state", "").split(",") if s]
         if states:
             sprints = sprints.filter(state__in=states)
-        return Response(self.get_serializer(sprints, many=True).data)
+        page = self.paginate_queryset(sprints)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(summary="Plan a sprint: name (default Sprint N), goal, dates (default: after the last sprint)")
     def create(self, request, key: str):

@@ -82,7 +82,7 @@ def test_create_sprint_with_defaults_numbers_and_dates_it(api, team):
     second = client.post(SPRINTS, {"name": "  "}, format="json").json()
     assert (second["number"], second["name"]) == (2, "Sprint 2")
     assert (second["start_date"], second["end_date"]) == ("2025-03-17", "2025-03-30")  # after the last one
-    assert [s["name"] for s in client.get(SPRINTS).json()] == ["Sprint 1", "Sprint 2"]
+    assert [s["name"] for s in client.get(SPRINTS).json()["results"]] == ["Sprint 1", "Sprint 2"]
 
 
 def test_create_sprint_with_explicit_fields(api, team):
@@ -226,9 +226,9 @@ def test_list_filters_by_state(api, team):
     services.complete_sprint(sprint=done, by=team.scrum_master)
     services.start_sprint(sprint=active, by=team.scrum_master)
     client = api.as_(team.stakeholder)
-    assert [s["state"] for s in client.get(SPRINTS).json()] == ["completed", "active", "planned"]
-    assert [s["number"] for s in client.get(SPRINTS, {"state": "planned,active"}).json()] == [2, 3]
-    assert client.get(SPRINTS, {"state": "nonsense"}).json() == []
+    assert [s["state"] for s in client.get(SPRINTS).json()["results"]] == ["completed", "active", "planned"]
+    assert [s["number"] for s in client.get(SPRINTS, {"state": "planned,active"}).json()["results"]] == [2, 3]
+    assert client.get(SPRINTS, {"state": "nonsense"}).json()["results"] == []
 
 
 # --- start and complete --------------------------------------------------------------------
@@ -773,7 +773,7 @@ def test_bulk_moves_items_into_a_sprint(api, team):
     assert response.json() == {"updated": 2}
     assert [i.number for i in BacklogItem.objects.filter(sprint=sprint).order_by("number")] == [1, 3]
     assert ItemEvent.objects.filter(field="sprint").count() == 2
-    assert client.get(SPRINTS).json()[0]["item_count"] == 2
+    assert client.get(SPRINTS).json()["results"][0]["item_count"] == 2
     back = client.post(ITEMS + "bulk/", {"items": ["SB-1", "SB-3"], "sprint": None}, format="json")
     assert back.status_code == 200 and not BacklogItem.objects.filter(sprint__isnull=False).exists()
 
@@ -941,7 +941,7 @@ def test_sprint_and_item_lists_run_a_constant_number_of_queries(
     # project, membership, sprints with counts
     with django_assert_num_queries(3):
         response = client.get(SPRINTS)
-    assert response.json()[0]["item_count"] == count + 3
+    assert response.json()["results"][0]["item_count"] == count + 3
     # project, membership, statuses, items page, labels
     with django_assert_num_queries(5):
         response = client.get(ITEMS, {"sprint": sprint.pk, "limit": 200})
@@ -996,3 +996,14 @@ def test_completed_sprint_report_runs_a_constant_number_of_queries(
         assert client.get(url(sprint, "report/")).status_code == 200
     with django_assert_num_queries(3):
         assert client.get(url(sprint, "burndown/")).status_code == 200
+
+
+def test_the_sprint_list_is_paginated_by_number_like_every_list(api, team):
+    for _n in range(3):
+        make_sprint(team.project, team.scrum_master)
+    client = api.as_(team.stakeholder)
+    first = client.get(SPRINTS, {"limit": 2}).json()
+    assert [s["number"] for s in first["results"]] == [1, 2]
+    assert first["next"] and first["previous"] is None
+    rest = client.get(first["next"]).json()
+    assert [s["number"] for s in rest["results"]] == [3]
