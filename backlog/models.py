@@ -133,6 +133,8 @@ class BacklogItem(models.Model):
     role_points = models.JSONField(_("points per role"), default=dict, blank=True)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     ready = models.BooleanField(_("ready"), default=False)
+    # An open impediment from the daily scrum names this item; kept by the standups services.
+    impeded = models.BooleanField(_("impeded"), default=False)
     # [{"text": str, "done": bool}] copied from the project's Definition of Done.
     done_checklist = models.JSONField(_("Definition of Done"), default=list, blank=True)
     watchers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="watched_items")

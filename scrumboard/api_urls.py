@@ -16,6 +16,7 @@ from backlog.api import (
 )
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
 from projects.api import ProjectViewSet
+from retrospectives.api_urls import urlpatterns as retrospective_routes
 from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
 from sprints.api import (
     BoardView,
@@ -26,6 +27,7 @@ from sprints.api import (
     SprintViewSet,
     VelocityView,
 )
+from standups.api_urls import urlpatterns as standup_routes
 
 app_name = "api"
 
@@ -88,3 +90,5 @@ urlpatterns = [
     path(SPRINT + "feedback/", FeedbackView.as_view(LIST), name="sprint-feedback"),
     path(PROJECT + "velocity/", VelocityView.as_view({"get": "velocity"}), name="velocity"),
 ]
+# The meetings' routes live with their apps (same "api" namespace, same PROJECT prefix).
+urlpatterns += standup_routes + retrospective_routes

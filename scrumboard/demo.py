@@ -22,6 +22,7 @@ from backlog.models import BacklogItem, Status
 from backlog.services import create_item, move_item, set_wip_limit, update_item
 from projects.models import Project
 from projects.services import create_project
+from retrospectives import demo as retrospectives_demo
 from roles.models import Role
 from roles.services import add_member
 from sprints.models import GoalOutcome, Sprint
@@ -34,6 +35,7 @@ from sprints.services import (
     set_days_off,
     start_sprint,
 )
+from standups import demo as standups_demo
 
 DEMO_KEY = "SB"
 DEMO_PASSWORD = "scrumboard-demo"  # noqa: S105 (the published demo login, printed by `make run`)
@@ -393,6 +395,7 @@ class _History:
         agenda: Agenda = []
         for number, (plan, start) in enumerate(zip(DEMO_SPRINTS, self.calendar.starts, strict=True)):
             agenda += self._sprint_agenda(number, plan, start)
+        agenda += standups_demo.demo_agenda(self) + retrospectives_demo.demo_agenda(self)
         # What would happen later than now (the rest of the active sprint) stays in the future.
         for moment, _order, action in sorted(agenda, key=lambda entry: entry[:2]):
             if moment > self.clock.real_now:

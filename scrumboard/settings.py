@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "roles",
     "backlog",
     "sprints",
+    "standups",
+    "retrospectives",
     "integrations",
 ]
 

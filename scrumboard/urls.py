@@ -23,6 +23,8 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("projects/<str:key>/", include("backlog.urls")),
     path("projects/<str:key>/", include("sprints.urls")),
+    path("projects/<str:key>/", include("standups.urls")),
+    path("projects/<str:key>/", include("retrospectives.urls")),
     path("", include("roles.urls")),
     path("", include("integrations.urls")),
     path("api/v1/", include("scrumboard.api_urls")),

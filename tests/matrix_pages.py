@@ -281,3 +281,18 @@ PAGE_ROWS += [
     # Feedback becomes a backlog item: editing the backlog is the right it takes.
     Row("sprints:feedback", "POST", active_sprint, editors(302), data=lambda ctx: {"title": "Export to PDF"}),
 ]
+
+
+def _app_page_rows() -> list[Row]:
+    """``PAGE_ROWS`` of ``tests/<app>/matrix_page_rows.py``: apps keep their page rows next to their tests."""
+    import importlib
+    from pathlib import Path
+
+    return [
+        row
+        for path in sorted(Path(__file__).parent.glob("*/matrix_page_rows.py"))
+        for row in importlib.import_module(f"tests.{path.parent.name}.matrix_page_rows").PAGE_ROWS
+    ]
+
+
+PAGE_ROWS += _app_page_rows()

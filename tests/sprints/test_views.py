@@ -800,3 +800,15 @@ def test_the_board_links_to_column_limits_for_sprint_managers_only(client, proje
     assert "/board/limits/" in client.get(url).content.decode()
     client.force_login(developer)
     assert "/board/limits/" not in client.get(url).content.decode()
+
+
+def test_the_board_marks_a_card_an_open_impediment_blocks(client, project, product_owner):
+    sprint = services.create_sprint(project=project, by=product_owner)
+    blocked = backlog_services.create_item(project=project, by=product_owner, title="Waiting on VPN", sprint=sprint)
+    backlog_services.create_item(project=project, by=product_owner, title="Free to go", sprint=sprint)
+    BacklogItem.objects.filter(pk=blocked.pk).update(impeded=True)  # as the standups services set it
+    client.force_login(product_owner)
+    page = client.get(f"/projects/{project.key}/sprints/{sprint.pk}/board/").content.decode()
+    cards = re.findall(r'<li class="board-card([^"]*)" data-key="([^"]+)"', page)
+    assert dict((key, classes) for classes, key in cards) == {blocked.key: " is-impeded", "SB-2": ""}
+    assert page.count('class="impeded-flag"') == 1

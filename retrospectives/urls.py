@@ -1,0 +1,5 @@
+"""Pages under /projects/<key>/ (filled in by the retrospectives work)."""
+
+app_name = "retrospectives"
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StandupsConfig(AppConfig):
+    name = "standups"
+    default_auto_field = "django.db.models.BigAutoField"
