@@ -306,6 +306,25 @@ def _database_version() -> str:
     return f"SQLite {sqlite3.sqlite_version}"
 
 
+def report_head(title: str, database: BenchDatabase, version: str, *, seeded: str, wall: float, quick: bool) -> list:
+    """The first lines every benchmark report starts with: what ran, on what, when."""
+    import django
+
+    cores = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    return [
+        f"# {title}",
+        "",
+        f"- Database: {version} (a throwaway database, {seeded}"
+        + (", then VACUUM ANALYZE" if database.vendor == "postgresql" else "")
+        + ")",
+        f"- Machine: {cores} cores ({usable} usable), {platform.machine()}, {platform.system()} {platform.release()};"
+        f" Python {platform.python_version()}, Django {django.get_version()}",
+        f"- Code: {_commit()}; run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC in {wall:.0f} s"
+        f"{' (--quick: few repetitions, not figures to quote)' if quick else ''}",
+    ]
+
+
 def _commit() -> str:
     try:
         head = subprocess.run(
@@ -338,23 +357,19 @@ def _ms(seconds: float) -> str:
 def render(
     reports: list[SizeReport], database: BenchDatabase, profile: Profile, *, wall: float, load_before: str
 ) -> tuple[str, str]:
-    import django
 
     from tests.bench.measure import percentile
 
     version = reports[0].database_version if reports else database.vendor
-    cores = os.cpu_count() or 0
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     lines = [
-        f"# Backlog benchmark: {database.vendor}",
-        "",
-        f"- Database: {version} (a throwaway database, migrated and seeded anew for each size"
-        + (", then VACUUM ANALYZE" if database.vendor == "postgresql" else "")
-        + ")",
-        f"- Machine: {cores} cores ({usable} usable), {platform.machine()}, {platform.system()} {platform.release()};"
-        f" Python {platform.python_version()}, Django {django.get_version()}",
-        f"- Code: {_commit()}; run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC in {wall:.0f} s"
-        f"{' (--quick: few repetitions, not figures to quote)' if profile is QUICK else ''}",
+        *report_head(
+            f"Backlog benchmark: {database.vendor}",
+            database,
+            version,
+            seeded="migrated and seeded anew for each size",
+            wall=wall,
+            quick=profile is QUICK,
+        ),
         "- The load generator, gunicorn and the database share this machine's cores;"
         f" load average at start {load_before}, at end {_load_average()}.",
         "- In process: median and p95 are wall-clock; CPU ms is the benchmark thread's CPU time (Python, and on"

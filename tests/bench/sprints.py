@@ -29,7 +29,6 @@ figures and never fails on them; the report is printed and written to
 import argparse
 import datetime
 import os
-import platform
 import random
 import sys
 import time
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Shared with the backlog benchmark: the report's header and Ctrl-C/SIGTERM handling.
-from tests.bench.backlog import _commit, _database_version, _load_average, _stop_on_sigterm
+from tests.bench.backlog import _database_version, _load_average, _stop_on_sigterm, report_head
 from tests.bench.database import BenchDatabase, apply_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -802,21 +801,17 @@ def explain_slowest(rows: list[tuple[str, object]]) -> list[tuple[str, float, st
 
 
 def render(rows, plans, bench: SprintsBench, database: BenchDatabase, version: str, profile, setup, wall, load_before):
-    import django
 
-    cores = os.cpu_count() or 0
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     lines = [
-        f"# Sprints benchmark: {database.vendor}",
-        "",
-        f"- Database: {version} (a throwaway database, migrated and seeded anew"
-        + (", then VACUUM ANALYZE" if database.vendor == "postgresql" else "")
-        + ")",
-        f"- Machine: {cores} cores ({usable} usable), {platform.machine()}, {platform.system()} {platform.release()};"
-        f" Python {platform.python_version()}, Django {django.get_version()}",
-        f"- Code: {_commit()}; run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC in {wall:.0f} s"
-        f"{' (--quick: few repetitions, not figures to quote)' if profile is QUICK else ''};"
-        f" load average at start {load_before}, at end {_load_average()}.",
+        *report_head(
+            f"Sprints benchmark: {database.vendor}",
+            database,
+            version,
+            seeded="migrated and seeded anew",
+            wall=wall,
+            quick=profile is QUICK,
+        ),
+        f"- Load average at start {load_before}, at end {_load_average()}.",
         "- Data: " + ", ".join(f"{name} {count:,}" for name, count in bench.counts.items()) + ".",
         "- Median and p95 are wall-clock per call; CPU ms is this thread's CPU time (on SQLite the database"
         " engine's too); SQL ms is the time inside the driver's execute calls; queries per call as"

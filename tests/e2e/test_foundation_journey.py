@@ -7,16 +7,10 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from roles.models import Membership
+from tests.e2e.pages import log_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, base_url: str, username: str, password: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_lead_creates_project_invites_colleague_who_signs_up_and_joins(live_server, new_page):

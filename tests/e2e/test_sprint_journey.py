@@ -9,17 +9,9 @@ from backlog import services as backlog_services
 from backlog.models import BacklogItem
 from sprints import services as sprint_services
 from sprints.models import Sprint
-from tests.factories import PASSWORD
+from tests.e2e.pages import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/projects/$"))
 
 
 def drag(page, source, target) -> None:
