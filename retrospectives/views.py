@@ -380,8 +380,30 @@ def retrospective_summary(request, project, pk: int):
     export = reverse("api:retrospective-export", kwargs={"key": project.key, "pk": retro.pk})
     health = data.get("health") or {}
     health_rows = [(text, health[key]) for key, text in HEALTH_STATEMENTS if key in health]
-    context = {"retro": retro, "summary": data, "export_url": export, "health_rows": health_rows}
+    context = {
+        "retro": retro,
+        "summary": data,
+        "actions": _readable_actions(project, data.get("action_items", [])),
+        "export_url": export,
+        "health_rows": health_rows,
+    }
     return render_project(request, "retrospectives/summary.html", project, context, tab="retrospectives")
+
+
+def _readable_actions(project, actions: list[dict]) -> list[dict]:
+    """The summary keeps usernames and ISO dates (it is data); the page shows names and local dates."""
+    names = {
+        user.get_username(): user.get_full_name() or user.get_username()
+        for user in get_user_model().objects.filter(memberships__project=project)
+    }
+    return [
+        {
+            **action,
+            "owner_name": names.get(action.get("owner") or "", action.get("owner")),
+            "due": datetime.date.fromisoformat(action["due_date"]) if action.get("due_date") else None,
+        }
+        for action in actions
+    ]
 
 
 @project_page()

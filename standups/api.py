@@ -4,6 +4,7 @@ import csv
 import datetime
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from backlog.api import ItemKeyField, MemberField, spreadsheet_safe
 from roles.models import Permission
 from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
+from scrumboard.errors import ConflictError
 from standups import selectors, services
 from standups.models import DailyScrum, Entry, Impediment, ImpedimentState
 
@@ -383,12 +385,22 @@ class ImpedimentViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet):
     def retrieve(self, request, key: str, pk: int):
         return Response(self.get_serializer(self.impediment(pk)).data)
 
-    @extend_schema(summary='Resolve an impediment: {"state": "resolved"}')
+    @extend_schema(summary='Change an open impediment (description, owner, items) or resolve it: {"state": "resolved"}')
     def partial_update(self, request, key: str, pk: int):
         self.require(services.WRITE)
         impediment = self.impediment(pk)
-        if request.data.get("state") != ImpedimentState.RESOLVED:
-            raise exceptions.ValidationError({"state": [_('Send {"state": "resolved"} to resolve it.')]})
-        self.check_if_match(impediment)
-        services.resolve_impediment(impediment=impediment, by=request.user)
+        body = self.get_serializer(impediment, data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        state = data.pop("state", None)
+        if not data and state is None:
+            raise exceptions.ValidationError(_("Say what to change: description, owner, items or state."))
+        if state == ImpedimentState.OPEN and not impediment.is_open:
+            raise ConflictError(_("A resolved impediment stays resolved; raise a new one."))
+        with transaction.atomic():
+            self.lock_for_write(impediment)
+            if data:
+                services.update_impediment(impediment=impediment, by=request.user, **data)
+            if state == ImpedimentState.RESOLVED:
+                services.resolve_impediment(impediment=impediment, by=request.user)
         return Response(self.get_serializer(self.impediment(pk)).data, status=status.HTTP_200_OK)

@@ -170,6 +170,34 @@ def raise_impediment(
 
 
 @transaction.atomic
+def update_impediment(
+    *, impediment: Impediment, by, description: str | None = None, owner=None, items=None
+) -> Impediment:
+    """Rewords an open impediment, hands it to another owner or changes the items it blocks."""
+    project = impediment.project
+    policy.require(by, project, WRITE)
+    fresh = Impediment.objects.select_for_update().get(pk=impediment.pk)
+    fresh.project = project
+    if not fresh.is_open:
+        raise ConflictError(_("This impediment is already resolved."))
+    if description is not None:
+        fresh.description = description.strip()
+        if not fresh.description:
+            raise ValidationError({"description": _("Describe what blocks the work.")})
+    if owner is not None:
+        if policy.membership_of(owner, project) is None:
+            raise ValidationError({"owner": _("The owner must be a member of the project.")})
+        fresh.owner = owner
+    fresh.save()
+    if items is not None:
+        before = set(fresh.items.values_list("pk", flat=True))
+        linked = _items_of(project, items)
+        fresh.items.set(linked)
+        sync_impeded(before | {item.pk for item in linked})
+    return fresh
+
+
+@transaction.atomic
 def resolve_impediment(*, impediment: Impediment, by) -> Impediment:
     policy.require(by, impediment.project, WRITE)
     fresh = Impediment.objects.select_for_update().get(pk=impediment.pk)

@@ -227,3 +227,14 @@ def test_the_summary_shows_the_closing_time_in_the_projects_time_zone(project, s
     services.close_retrospective(retro=retro, by=scrum_master)
     html = client_for(scrum_master).get(page("summary", retro)).content.decode()
     assert f"Closed {shown}" in html
+
+
+def test_the_summary_names_action_owners_and_shows_due_dates_as_dates(project, scrum_master, developer, time_machine):
+    time_machine.move_to(MONDAY, tick=False)
+    retro = move_to(services.create_retrospective(project=project, by=scrum_master), Phase.ACTIONS, by=scrum_master)
+    services.add_action_item(
+        retro=retro, by=scrum_master, text="Write the runbook", owner=developer, due_date=datetime.date(2026, 3, 20)
+    )
+    services.close_retrospective(retro=retro, by=scrum_master)
+    html = client_for(scrum_master).get(page("summary", retro)).content.decode()
+    assert f"Write the runbook</strong> · {developer.get_full_name()} · due March 20, 2026" in html

@@ -150,6 +150,46 @@ def test_impediments_list_create_and_resolve(api, developer, stakeholder, sprint
     assert client.post(f"{BASE}impediments/", {"owner": "dev"}, format="json").status_code == 400
 
 
+def test_an_open_impediment_is_reworded_handed_over_and_moved_to_other_items(api, project, developer, sprint, card):
+    other = BacklogItem.objects.create(
+        project=project, number=99, title="Other", status=card.status, rank="zz", sprint=card.sprint
+    )
+    client = api.as_(developer)
+    created = client.post(f"{BASE}impediments/", {"description": "VPN", "items": ["SB-1"]}, format="json").json()
+    url = f"{BASE}impediments/{created['id']}/"
+    changed = client.patch(url, {"description": "VPN to stage", "owner": "sm", "items": ["SB-99"]}, format="json")
+    assert changed.status_code == 200, changed.json()
+    body = changed.json()
+    assert (body["description"], body["owner"], body["items"], body["state"]) == (
+        "VPN to stage",
+        "sm",
+        ["SB-99"],
+        "open",
+    )
+    # The Blocked flag follows the items.
+    assert not BacklogItem.objects.get(pk=card.pk).impeded and BacklogItem.objects.get(pk=other.pk).impeded
+    assert client.patch(url, {"owner": "nobody"}, format="json").status_code == 400
+    assert client.patch(url, {"description": "  "}, format="json").status_code == 400
+    assert client.patch(url, {}, format="json").status_code == 400
+    assert client.get(url).json()["description"] == "VPN to stage"  # refused changes lost nothing
+    assert client.patch(url, {"state": "resolved"}, format="json").status_code == 200
+    assert client.patch(url, {"description": "Too late"}, format="json").status_code == 409
+    assert client.patch(url, {"state": "open"}, format="json").status_code == 409
+    assert not BacklogItem.objects.get(pk=other.pk).impeded
+
+
+def test_a_stale_if_match_on_an_impediment_is_refused(api, developer, sprint, card, at):
+    client = api.as_(developer)
+    created = client.post(f"{BASE}impediments/", {"description": "VPN"}, format="json")
+    url = f"{BASE}impediments/{created.json()['id']}/"
+    etag = client.get(url)["ETag"]
+    at("2026-03-02", "09:05")  # the clock is frozen: a change needs a later moment to show in the ETag
+    assert client.patch(url, {"description": "VPN down"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    stale = client.patch(url, {"description": "Again"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    assert client.get(url).json()["description"] == "VPN down"
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_export_a_range(api, project, developer, sprint, at, fmt):
     services.save_entry(meeting=services.meeting_for(project=project, by=developer), by=developer, done="=1+1")
