@@ -21,4 +21,5 @@ urlpatterns = [
     path(DAY + "summary/", views.summary, name="summary"),
     path("impediments/", views.impediments, name="impediments"),
     path("impediments/<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("impediments/<int:pk>/owner/", views.hand_over, name="hand_over"),
 ]

@@ -242,9 +242,10 @@ def export(request, project):
         start_date = datetime.date.fromisoformat(request.GET.get("from") or today_date.isoformat())
         end_date = datetime.date.fromisoformat(request.GET.get("to") or start_date.isoformat())
     except ValueError:
-        raise Http404 from None
-    if end_date < start_date or (end_date - start_date).days > 366:
-        raise Http404
+        start_date = end_date = None
+    if start_date is None or end_date is None or end_date < start_date or (end_date - start_date).days > 366:
+        messages.error(request, _("Give a range of dates from the earlier to the later, a year at most (YYYY-MM-DD)."))
+        return redirect("standups:history", key=project.key)
     rows = selectors.export_rows(project, start=start_date, end=end_date)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{project.key}-daily-scrum-{start_date}-{end_date}.csv"'
@@ -285,8 +286,30 @@ def impediments(request, project):
         "impediments": selectors.impediments(project, state=state),
         "state": state,
         "form": form,
+        "owners": list(User.objects.filter(memberships__project=project).order_by("first_name", "username")),
     }
     return render_project(request, "standups/impediments.html", project, context, tab=TAB)
+
+
+@require_POST
+@project_page(services.WRITE)
+def hand_over(request, project, pk: int):
+    """Gives an open impediment to another member to chase."""
+    impediment = selectors.impediments(project).filter(pk=pk).first()
+    if impediment is None:
+        raise Http404
+    impediment.project = project
+    owner = User.objects.filter(username=request.POST.get("owner", ""), memberships__project=project).first()
+    try:
+        if owner is None:
+            raise ValidationError({"owner": _("The owner must be a member of the project.")})
+        services.update_impediment(impediment=impediment, by=request.user, owner=owner)
+    except ValidationError as exc:
+        flash_error(request, exc)
+    else:
+        name = owner.get_full_name() or owner.get_username()
+        messages.success(request, _("%(name)s now owns the impediment.") % {"name": name})
+    return redirect("standups:impediments", project.key)
 
 
 @require_POST

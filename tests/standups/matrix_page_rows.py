@@ -28,4 +28,5 @@ PAGE_ROWS: list[Row] = [
     Row("standups:impediments", "GET", project_key, members(200)),
     Row("standups:impediments", "POST", project_key, editors(302), data=lambda ctx: {"description": "No server"}),
     Row("standups:resolve", "POST", impediment, editors(302)),
+    Row("standups:hand_over", "POST", impediment, editors(302), data=lambda ctx: {"owner": ctx.scrum_master.username}),
 ]

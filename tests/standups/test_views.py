@@ -134,6 +134,20 @@ def test_impediments_page_raises_and_resolves(dev_client, developer, sprint, car
     assert "Waiting for keys" in html_of(dev_client.get("/projects/SB/impediments/?state=resolved"))
 
 
+def test_an_impediment_is_handed_over_to_another_member(dev_client, project, developer, scrum_master, sprint):
+    impediment = services.raise_impediment(project=project, by=developer, description="Waiting for keys")
+    page = html_of(dev_client.get("/projects/SB/impediments/"))
+    assert f'<option value="{scrum_master.username}"' in page
+    response = dev_client.post(f"/projects/SB/impediments/{impediment.pk}/owner/", {"owner": scrum_master.username})
+    assert response.status_code == 302
+    impediment.refresh_from_db()
+    assert impediment.owner == scrum_master
+    refused = dev_client.post(f"/projects/SB/impediments/{impediment.pk}/owner/", {"owner": "stranger"}, follow=True)
+    assert "The owner must be a member of the project." in html_of(refused)
+    impediment.refresh_from_db()
+    assert impediment.owner == scrum_master  # nothing lost
+
+
 def test_history_shows_my_streak_and_exports_csv(dev_client, project, developer, sprint, at):
     for day in ("2026-03-02", "2026-03-03"):
         at(day)
@@ -142,6 +156,13 @@ def test_history_shows_my_streak_and_exports_csv(dev_client, project, developer,
     assert "Your streak: 2 daily scrums in a row" in html
     csv_text = dev_client.get(f"{TODAY}export.csv?from=2026-03-02&to=2026-03-03").content.decode("utf-8-sig")
     assert csv_text.splitlines()[1].startswith("2026-03-02,dev,2026-03-02")
+
+
+@pytest.mark.parametrize("query", ["from=2026-03-03&to=2026-03-02", "from=yesterday", "from=2024-01-01&to=2026-03-02"])
+def test_a_bad_export_range_says_so_on_the_history_page(dev_client, sprint, query):
+    response = dev_client.get(f"{TODAY}export.csv?{query}", follow=True)
+    assert response.redirect_chain == [(f"{TODAY}history/", 302)]
+    assert "a year at most" in html_of(response)
 
 
 def test_the_day_page_runs_a_constant_number_of_queries(
