@@ -46,7 +46,9 @@ class EntryForm(forms.Form):
 
 class ImpedimentForm(forms.Form):
     description = forms.CharField(label=_("What blocks the work?"), widget=forms.Textarea(attrs={"rows": 2}))
-    owner = MemberChoiceField(label=_("Owner"), queryset=BacklogItem.objects.none(), required=False)
+    owner = MemberChoiceField(
+        label=_("Owner"), queryset=BacklogItem.objects.none(), required=False, empty_label=_("Me (who raises it)")
+    )
     items = ItemChoiceField(label=_("Linked items"), queryset=BacklogItem.objects.none(), required=False)
 
     def __init__(self, *args, owners, items, **kwargs):
