@@ -1,22 +1,22 @@
 """``/api/v1/projects/{key}/standups/`` and ``/impediments/``: daily scrums by date, entries, impediments."""
 
-import csv
 import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, renderers, serializers, status, viewsets
 from rest_framework.response import Response
 
-from backlog.api import ItemKeyField, MemberField, spreadsheet_safe
+from backlog.api import ItemKeyField, MemberField
 from roles.models import Permission
 from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
 from scrumboard.errors import ConflictError
 from standups import selectors, services
+from standups.exports import export_csv
 from standups.models import DailyScrum, Entry, Impediment, ImpedimentState
 
 User = get_user_model()
@@ -287,18 +287,6 @@ class CSVRenderer(renderers.BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return renderers.JSONRenderer().render(data)
-
-
-def export_csv(project, rows: list[dict], start, end) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{project.key}-daily-scrum-{start}-{end}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(selectors.EXPORT_FIELDS)
-    for row in rows:
-        cells = [row[name] if name != "items" else " ".join(row[name]) for name in selectors.EXPORT_FIELDS]
-        writer.writerow([spreadsheet_safe(cell) for cell in cells])
-    return response
 
 
 def export_range(project, params) -> tuple[datetime.date, datetime.date]:

@@ -1,6 +1,5 @@
 """Daily scrum pages: today's meeting, facilitation with the timer, summary, history, impediments."""
 
-import csv
 import datetime
 
 from django.contrib import messages
@@ -14,7 +13,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from backlog.api import spreadsheet_safe
 from backlog.models import BacklogItem, StatusCategory
 from roles import policy
 from roles.models import Permission
@@ -22,6 +20,7 @@ from scrumboard.pages import add_form_errors, flash_error, project_page, render_
 from sprints.charts import Line, line_chart
 from sprints.selectors import sprint_burndown
 from standups import selectors, services
+from standups.exports import export_csv
 from standups.forms import EntryForm, ImpedimentForm
 from standups.models import DailyScrum, ImpedimentState
 
@@ -241,21 +240,13 @@ def export(request, project):
     try:
         start_date = datetime.date.fromisoformat(request.GET.get("from") or today_date.isoformat())
         end_date = datetime.date.fromisoformat(request.GET.get("to") or start_date.isoformat())
+        valid = start_date <= end_date and (end_date - start_date).days <= 366
     except ValueError:
-        start_date = end_date = None
-    if start_date is None or end_date is None or end_date < start_date or (end_date - start_date).days > 366:
+        valid = False
+    if not valid:
         messages.error(request, _("Give a range of dates from the earlier to the later, a year at most (YYYY-MM-DD)."))
         return redirect("standups:history", key=project.key)
-    rows = selectors.export_rows(project, start=start_date, end=end_date)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{project.key}-daily-scrum-{start_date}-{end_date}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(selectors.EXPORT_FIELDS)
-    for row in rows:
-        cells = [row[name] if name != "items" else " ".join(row[name]) for name in selectors.EXPORT_FIELDS]
-        writer.writerow([spreadsheet_safe(cell) for cell in cells])
-    return response
+    return export_csv(project, selectors.export_rows(project, start=start_date, end=end_date), start_date, end_date)
 
 
 def _impediment_form(project, data=None):
