@@ -15,6 +15,7 @@ from backlog.api import (
     WatchView,
 )
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
+from notifications.api_urls import urlpatterns as notification_routes
 from projects.api import ProjectViewSet
 from retrospectives.api_urls import urlpatterns as retrospective_routes
 from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
@@ -92,3 +93,4 @@ urlpatterns = [
 ]
 # The meetings' routes live with their apps (same "api" namespace, same PROJECT prefix).
 urlpatterns += standup_routes + retrospective_routes
+urlpatterns += notification_routes

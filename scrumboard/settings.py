@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "standups",
     "retrospectives",
     "integrations",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -135,7 +136,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Reminders: the tick writes what is due; the sweep re-queues rows left pending.
+    "notifications-tick": {"task": "notifications.tasks.tick", "schedule": 60.0},
+    "notifications-sweep": {"task": "notifications.tasks.sweep", "schedule": 60.0},
+}
+# The daily scrum reminder goes this many minutes before the meeting.
+DAILY_SCRUM_REMINDER_MINUTES = 10
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -213,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # "kind" names several choice sets (item links, notifications): each its own schema name.
+    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "notifications.models.Kind"},
 }
 
 # --- Security -------------------------------------------------------------------------

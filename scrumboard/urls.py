@@ -27,6 +27,7 @@ urlpatterns = [
     path("projects/<str:key>/", include("retrospectives.urls")),
     path("", include("roles.urls")),
     path("", include("integrations.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include("scrumboard.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

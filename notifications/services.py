@@ -1,0 +1,182 @@
+"""Writes: the outbox (``notify``), read marks, preferences and quiet hours."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import (
+    Channel,
+    Kind,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    State,
+)
+
+# A failed delivery is tried again after 1, 2, 4, 8 ... minutes, at most this many times.
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = datetime.timedelta(minutes=1)
+
+
+def enabled_channels(user, kind: str, channels: Iterable[str] | None = None) -> list[str]:
+    """The channels ``user`` receives ``kind`` on: every channel is on unless switched off."""
+    wanted = list(channels) if channels is not None else list(Channel.values)
+    off = set(
+        NotificationPreference.objects.filter(user=user, kind=kind, enabled=False).values_list("channel", flat=True)
+    )
+    return [channel for channel in wanted if channel not in off]
+
+
+def _first_attempt(user, channel: str, now: datetime.datetime) -> datetime.datetime:
+    """In-app goes now; e-mail waits for the end of the recipient's quiet hours."""
+    if channel != Channel.EMAIL:
+        return now
+    quiet = NotificationSettings.objects.filter(user=user).first()
+    until = quiet.quiet_until(now) if quiet else None
+    return until or now
+
+
+def notify(
+    *,
+    recipient,
+    kind: str,
+    subject: str,
+    local_date: datetime.date,
+    title: str,
+    body: str = "",
+    url: str = "",
+    project=None,
+    channels: Iterable[str] | None = None,
+    payload: dict | None = None,
+) -> list[Notification]:
+    """Write one outbox row per enabled channel; the unique key makes a repeat call write nothing.
+
+    Delivery is queued after commit; rows whose time has not come (quiet hours) wait for ``sweep``.
+    Returns the rows this call wrote.
+    """
+    now = timezone.now()
+    written = []
+    for channel in enabled_channels(recipient, kind, channels):
+        notification, was_created = Notification.objects.get_or_create(
+            recipient=recipient,
+            kind=kind,
+            subject=subject,
+            local_date=local_date,
+            channel=channel,
+            defaults={
+                "project": project,
+                "title": title[:200],
+                "body": body,
+                "url": url,
+                "payload": payload or {},
+                "next_attempt_at": _first_attempt(recipient, channel, now),
+            },
+        )
+        if was_created:
+            written.append(notification)
+            if notification.next_attempt_at <= now:
+                queue_delivery(notification.pk)
+    return written
+
+
+def queue_delivery(notification_id: int) -> None:
+    from notifications.tasks import deliver
+
+    transaction.on_commit(lambda: deliver.delay(notification_id))
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    return BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+
+
+def deliver_notification(notification_id: int) -> Notification | None:
+    """Send one row once: a row already sent (or not yet due) is left alone; failures back off."""
+    # The row stays locked while sending, so two workers handed the same id send once; a crash
+    # between send and commit may send again (at least once), never lose it.
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.state != State.PENDING:
+            return notification
+        now = timezone.now()
+        if notification.next_attempt_at > now:
+            return notification
+        try:
+            if notification.channel == Channel.EMAIL:
+                _send_email(notification)
+        except Exception as exc:
+            notification.attempts += 1
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if notification.attempts >= getattr(settings, "NOTIFICATION_MAX_ATTEMPTS", MAX_ATTEMPTS):
+                notification.state = State.FAILED
+            else:
+                notification.next_attempt_at = now + backoff(notification.attempts)
+            notification.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
+            return notification
+        notification.state = State.SENT
+        notification.sent_at = now
+        notification.attempts += 1
+        notification.save(update_fields=["state", "sent_at", "attempts"])
+        return notification
+
+
+def _send_email(notification: Notification) -> None:
+    from django.core.mail import send_mail
+
+    address = notification.recipient.email
+    if not address:
+        return  # nobody to write to: nothing to retry either
+    url = notification.url
+    if url.startswith("/"):
+        url = settings.SITE_URL + url
+    text = "\n\n".join(part for part in (notification.body, url) if part)
+    send_mail(notification.title, text, None, [address])
+
+
+def due_for_delivery(now: datetime.datetime | None = None, *, grace: datetime.timedelta | None = None) -> list[int]:
+    """Pending rows whose time has come (a minute ago by default, so fresh rows get their on_commit first)."""
+    now = now or timezone.now()
+    grace = datetime.timedelta(minutes=1) if grace is None else grace
+    return list(
+        Notification.objects.filter(state=State.PENDING, next_attempt_at__lte=now - grace)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+def mark_read(*, user, ids: Iterable[int]) -> int:
+    """Marks the user's own unread in-app notifications among ``ids``; others' ids change nothing."""
+    return Notification.objects.inbox(user).unread().filter(pk__in=list(ids)).update(read_at=timezone.now())
+
+
+def mark_all_read(*, user) -> int:
+    return Notification.objects.inbox(user).unread().update(read_at=timezone.now())
+
+
+def set_preferences(*, user, preferences: Iterable[dict]) -> None:
+    """``[{"kind", "channel", "enabled"}, ...]``: one row per kind and channel, updated in place."""
+    with transaction.atomic():
+        for preference in preferences:
+            NotificationPreference.objects.update_or_create(
+                user=user,
+                kind=Kind(preference["kind"]),
+                channel=Channel(preference["channel"]),
+                defaults={"enabled": bool(preference["enabled"])},
+            )
+
+
+def set_quiet_hours(
+    *, user, quiet_from: datetime.time | None, quiet_to: datetime.time | None, timezone_name: str
+) -> NotificationSettings:
+    row, _ = NotificationSettings.objects.get_or_create(user=user)
+    row.quiet_from, row.quiet_to, row.timezone = quiet_from, quiet_to, timezone_name
+    row.full_clean()
+    row.save()
+    return row

@@ -1,0 +1,34 @@
+"""Celery tasks: thin, take ids, call services. Called directly they are plain functions."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from notifications import reminders, services
+
+logger = logging.getLogger(__name__)
+
+
+# A failed send is recorded on the row (attempts, back-off) and retried by ``sweep``;
+# Celery's own retry only covers the database being unreachable.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver(notification_id: int) -> None:
+    services.deliver_notification(notification_id)
+
+
+@shared_task(acks_late=True)
+def sweep() -> int:
+    """Re-queue rows left pending past their time: broker down at commit, worker killed, back-off over."""
+    ids = services.due_for_delivery()
+    for notification_id in ids:
+        deliver.delay(notification_id)
+    if ids:
+        logger.info("sweep re-queued %d notifications", len(ids))
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def tick() -> int:
+    """Once a minute: write the reminders that are due; delivery follows after commit."""
+    return reminders.send_due_reminders()
