@@ -131,11 +131,28 @@ class Supervisor:
         return 0
 
 
+def prepare_metrics_dir(environ: "os._Environ[str] | dict[str, str]") -> Path:
+    """One Prometheus multiprocess directory shared by web and worker processes, emptied at start.
+
+    prometheus-client keeps each process's counters in files there and ``/metrics`` adds them
+    up; files left by an earlier run would count twice.
+    """
+    if not environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        var = Path(environ.get("SCRUMBOARD_VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
+        environ["PROMETHEUS_MULTIPROC_DIR"] = str(var / "prometheus")
+    folder = Path(environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procfile", type=Path, default=Path("Procfile"))
     parser.add_argument("--grace", type=float, default=30, help="seconds to wait for a clean stop (default 30)")
     args = parser.parse_args()
+    prepare_metrics_dir(os.environ)
     return Supervisor(read_procfile(args.procfile), grace=args.grace).run()
 
 

@@ -1,12 +1,15 @@
 """``/api/v1/notifications/``: the caller's in-app notifications and notification preferences."""
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
-from notifications import selectors, services
+from notifications import selectors, services, settings_services
+from notifications.messages import rendered
 from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationSettings
 from projects.models import validate_timezone
 from scrumboard.api import CursorPagination
@@ -32,6 +35,12 @@ class NotificationSerializer(serializers.ModelSerializer):
             "unread",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # Rendered again in the request's language; the stored text is the recipient's at write time.
+        data["title"], data["body"] = rendered(instance)
+        return data
 
     def get_project(self, notification) -> str | None:
         return notification.project.key if notification.project else None
@@ -63,7 +72,24 @@ class QuietHoursSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if (attrs.get("quiet_from") is None) != (attrs.get("quiet_to") is None):
-            raise serializers.ValidationError({"quiet_to": ["Give both ends of the quiet hours, or neither."]})
+            raise serializers.ValidationError({"quiet_to": [settings_services.BOTH_QUIET_ENDS]})
+        return attrs
+
+
+class WorkingHoursSerializer(serializers.Serializer):
+    work_from = serializers.TimeField(allow_null=True, required=False, default=None)
+    work_to = serializers.TimeField(allow_null=True, required=False, default=None)
+    # ISO weekdays, 1 = Monday; empty: each project's working days.
+    work_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=7), required=False, default=list, max_length=7
+    )
+
+    def validate(self, attrs):
+        work_from, work_to = attrs.get("work_from"), attrs.get("work_to")
+        if (work_from is None) != (work_to is None):
+            raise serializers.ValidationError({"work_to": [settings_services.BOTH_WORK_ENDS]})
+        if work_from is not None and work_to is not None and work_from >= work_to:
+            raise serializers.ValidationError({"work_to": [settings_services.WORK_ENDS_AFTER_START]})
         return attrs
 
 
@@ -71,10 +97,22 @@ class PreferencesSerializer(serializers.Serializer):
     preferences = PreferenceSerializer(many=True, required=False)
     # Replaced as a whole: a missing end clears the quiet hours, a missing time zone is UTC.
     quiet_hours = QuietHoursSerializer(required=False)
+    # Replaced as a whole too: missing ends clear the working hours, missing days are the projects'.
+    working_hours = WorkingHoursSerializer(required=False)
+    language = serializers.ChoiceField(
+        choices=[("", _("Site default")), *settings.LANGUAGES],
+        allow_blank=True,
+        required=False,
+        help_text="The language of e-mail; empty: the site's default.",
+    )
+
+
+def _clock(value) -> str | None:
+    return value.isoformat("minutes") if value else None
 
 
 def preferences_of(user) -> dict:
-    """Every kind x channel (on unless switched off) and the quiet hours."""
+    """Every kind x channel (on unless switched off), the quiet and working hours, the e-mail language."""
     off = {
         (kind, channel)
         for kind, channel in NotificationPreference.objects.filter(user=user, enabled=False).values_list(
@@ -89,10 +127,16 @@ def preferences_of(user) -> dict:
             for channel in Channel.values
         ],
         "quiet_hours": {
-            "quiet_from": quiet.quiet_from.isoformat("minutes") if quiet.quiet_from else None,
-            "quiet_to": quiet.quiet_to.isoformat("minutes") if quiet.quiet_to else None,
+            "quiet_from": _clock(quiet.quiet_from),
+            "quiet_to": _clock(quiet.quiet_to),
             "timezone": quiet.timezone,
         },
+        "working_hours": {
+            "work_from": _clock(quiet.work_from),
+            "work_to": _clock(quiet.work_to),
+            "work_days": list(quiet.work_days or []),
+        },
+        "language": quiet.language,
     }
 
 
@@ -147,15 +191,45 @@ class PreferencesViewSet(viewsets.GenericViewSet):
         serializer = PreferencesSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            if "preferences" in data:
-                services.set_preferences(user=request.user, preferences=data["preferences"])
-            if "quiet_hours" in data:
-                quiet = data["quiet_hours"]
-                services.set_quiet_hours(
-                    user=request.user,
-                    quiet_from=quiet.get("quiet_from"),
-                    quiet_to=quiet.get("quiet_to"),
-                    timezone_name=quiet.get("timezone", "UTC"),
-                )
+        changes: dict = {}
+        if "quiet_hours" in data:
+            quiet = data["quiet_hours"]
+            changes.update(
+                quiet_from=quiet.get("quiet_from"),
+                quiet_to=quiet.get("quiet_to"),
+                timezone=quiet.get("timezone", "UTC"),
+            )
+        if "working_hours" in data:
+            work = data["working_hours"]
+            changes.update(
+                work_from=work.get("work_from"), work_to=work.get("work_to"), work_days=work.get("work_days", [])
+            )
+        if "language" in data:
+            changes["language"] = data["language"]
+        try:
+            settings_services.set_settings(user=request.user, preferences=data.get("preferences", ()), **changes)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_api_errors(exc)) from exc
         return Response(preferences_of(request.user))
+
+
+# Where each settings field sits in the request body, for error messages keyed the same way.
+_GROUP = {
+    "quiet_from": "quiet_hours",
+    "quiet_to": "quiet_hours",
+    "timezone": "quiet_hours",
+    "work_from": "working_hours",
+    "work_to": "working_hours",
+    "work_days": "working_hours",
+}
+
+
+def _api_errors(exc: DjangoValidationError) -> dict:
+    errors: dict = {}
+    for field, messages in exc.message_dict.items():
+        group = _GROUP.get(field)
+        if group:
+            errors.setdefault(group, {})[field] = messages
+        else:
+            errors[field] = messages
+    return errors

@@ -10,6 +10,8 @@ class NotificationsConfig(AppConfig):
 
         from backlog.models import Comment
         from notifications import receivers
+        from sprints.signals import sprint_completed
+        from standups.signals import daily_scrum_ended
 
         # Backlog sends no signal of its own for comments, and post_save on Comment fires
         # before add_comment sets the mentions; m2m_changed on the mentions table fires
@@ -19,3 +21,5 @@ class NotificationsConfig(AppConfig):
             sender=Comment.mentions.through,
             dispatch_uid="notifications.comment_mentions",
         )
+        sprint_completed.connect(receivers.sprint_completed, dispatch_uid="notifications.sprint_completed")
+        daily_scrum_ended.connect(receivers.daily_scrum_ended, dispatch_uid="notifications.daily_scrum_ended")

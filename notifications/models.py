@@ -12,9 +12,15 @@ from projects.models import Project, validate_timezone
 
 class Kind(models.TextChoices):
     DAILY_SCRUM_SOON = "daily_scrum_soon", _("Daily scrum soon")
-    MENTION = "mention", _("Mention")
+    STANDUP_NUDGE = "standup_nudge", _("No daily scrum entry yet")
+    STANDUP_SUMMARY = "standup_summary", _("Daily scrum summary")
+    BLOCKER_ESCALATED = "blocker_escalated", _("Blocker open too long")
     SPRINT_ENDS_TOMORROW = "sprint_ends_tomorrow", _("Sprint ends tomorrow")
-    RETROSPECTIVE_DUE = "retrospective_due", _("Retrospective due")
+    RETROSPECTIVE_DUE = "retrospective_due", _("Sprint review and retrospective due")
+    PLANNING_DUE = "planning_due", _("Sprint planning due")
+    ITEM_OVERDUE = "item_overdue", _("Item past its due date")
+    ACTION_ITEM_DUE = "action_item_due", _("Retrospective action due")
+    MENTION = "mention", _("Mention")
 
 
 class Channel(models.TextChoices):
@@ -94,18 +100,63 @@ class NotificationPreference(models.Model):
 
 
 class NotificationSettings(models.Model):
-    """Quiet hours in the user's own time zone; e-mail due inside them waits until they end."""
+    """The user's own time zone, quiet hours and working hours.
+
+    E-mail due inside quiet hours waits until they end. Working hours (with working days)
+    place the daily-scrum nudge at the start of the member's own day; without them the
+    project's time zone and daily scrum time decide.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    quiet_from = models.TimeField(null=True, blank=True)
-    quiet_to = models.TimeField(null=True, blank=True)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    quiet_from = models.TimeField(_("quiet from"), null=True, blank=True)
+    quiet_to = models.TimeField(_("quiet until"), null=True, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
+    work_from = models.TimeField(_("working hours from"), null=True, blank=True)
+    work_to = models.TimeField(_("working hours until"), null=True, blank=True)
+    # ISO weekdays (1 = Monday); empty means the project's working days.
+    work_days = models.JSONField(_("working days"), default=list, blank=True)
+    # E-mail is written in this language; empty: the site's default. In-app text follows the page.
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
 
     class Meta:
         verbose_name_plural = "notification settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(work_from__isnull=True) & models.Q(work_to__isnull=True))
+                | models.Q(work_from__lt=models.F("work_to")),
+                name="notification_settings_working_hours",
+                violation_error_message=_("Working hours must end after they start (both or neither)."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} quiet {self.quiet_from}-{self.quiet_to} {self.timezone}"
+
+    @property
+    def has_working_hours(self) -> bool:
+        return self.work_from is not None and self.work_to is not None
+
+    def working_day_start(self, at: datetime.datetime, *, default_days: list[int]) -> datetime.datetime | None:
+        """When ``at`` falls in the user's working hours (their time zone and days): that day's start.
+
+        None outside them, and None when no working hours are set.
+        """
+        if self.work_from is None or self.work_to is None:
+            return None
+        tz = zoneinfo.ZoneInfo(self.timezone)
+        local = at.astimezone(tz)
+        days = self.work_days or default_days
+        if local.isoweekday() not in days or not self.work_from <= local.time().replace(tzinfo=None) < self.work_to:
+            return None
+        return datetime.datetime.combine(local.date(), self.work_from, tzinfo=tz)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.work_days and (
+            not isinstance(self.work_days, list) or any(day not in range(1, 8) for day in self.work_days)
+        ):
+            raise ValidationError({"work_days": _("Working days are weekday numbers from 1 (Monday) to 7.")})
 
     def quiet_until(self, at: datetime.datetime) -> datetime.datetime | None:
         """The end of the quiet hours ``at`` falls in, or None when ``at`` is not quiet."""

@@ -9,7 +9,7 @@ from django.utils import timezone
 from notifications.models import Notification
 from projects.models import Project
 from roles.models import Membership
-from sprints.models import SprintState
+from sprints.models import Sprint, SprintState
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,16 @@ def daily_scrums_due(now: datetime.datetime | None = None) -> list[DueDailyScrum
     """
     now = now or timezone.now()
     lead = datetime.timedelta(minutes=reminder_minutes())
-    projects = Project.objects.active().filter(sprints__state=SprintState.ACTIVE).distinct().order_by("key")
+    sprints = Sprint.objects.filter(state=SprintState.ACTIVE, project__archived=False).select_related("project")
     due = []
-    for project in projects:
+    for sprint in sprints.order_by("project__key"):
+        project = sprint.project
         tz = project.tzinfo
         today = now.astimezone(tz).date()
         # The meeting may be tomorrow when it starts just after midnight.
         for day in (today, today + datetime.timedelta(days=1)):
-            if day.isoweekday() not in project.working_days:
+            # Only the sprint's days: past its end date there is no daily scrum to go to.
+            if day.isoweekday() not in project.working_days or not sprint.start_date <= day <= sprint.end_date:
                 continue
             starts_at = datetime.datetime.combine(day, project.daily_scrum_time, tzinfo=tz)
             if starts_at - lead <= now < starts_at:

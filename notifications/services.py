@@ -1,12 +1,15 @@
 """Writes: the outbox (``notify``), read marks, preferences and quiet hours."""
 
 import datetime
+import logging
 from collections.abc import Iterable
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from notifications import messages, metrics
 from notifications.models import (
     Channel,
     Kind,
@@ -15,6 +18,8 @@ from notifications.models import (
     NotificationSettings,
     State,
 )
+
+logger = logging.getLogger(__name__)
 
 # A failed delivery is tried again after 1, 2, 4, 8 ... minutes, at most this many times.
 MAX_ATTEMPTS = 5
@@ -39,13 +44,18 @@ def _first_attempt(user, channel: str, now: datetime.datetime) -> datetime.datet
     return until or now
 
 
+def recipient_language(user) -> str:
+    chosen = NotificationSettings.objects.filter(user=user).values_list("language", flat=True).first()
+    return chosen or settings.LANGUAGE_CODE
+
+
 def notify(
     *,
     recipient,
     kind: str,
     subject: str,
     local_date: datetime.date,
-    title: str,
+    title: str | None = None,
     body: str = "",
     url: str = "",
     project=None,
@@ -54,11 +64,16 @@ def notify(
 ) -> list[Notification]:
     """Write one outbox row per enabled channel; the unique key makes a repeat call write nothing.
 
+    Without ``title`` the text is rendered from kind and payload in the recipient's language.
     Delivery is queued after commit; rows whose time has not come (quiet hours) wait for ``sweep``.
     Returns the rows this call wrote.
     """
     now = timezone.now()
     written = []
+    payload = payload or {}
+    if title is None:
+        with translation.override(recipient_language(recipient)):
+            title, body = messages.render(kind, payload, body=body)
     for channel in enabled_channels(recipient, kind, channels):
         notification, was_created = Notification.objects.get_or_create(
             recipient=recipient,
@@ -71,21 +86,45 @@ def notify(
                 "title": title[:200],
                 "body": body,
                 "url": url,
-                "payload": payload or {},
+                "payload": payload,
                 "next_attempt_at": _first_attempt(recipient, channel, now),
             },
         )
         if was_created:
             written.append(notification)
+            transaction.on_commit(partial(metrics.count_written, kind, channel))
             if notification.next_attempt_at <= now:
                 queue_delivery(notification.pk)
     return written
 
 
+# After a failed publish the broker is not tried again for this long: with the broker down, a
+# transaction that wrote many rows must not wait out a connection timeout for each. The rows
+# stay pending and ``sweep`` queues them once the broker is back.
+BROKER_PAUSE = datetime.timedelta(seconds=30)
+_broker_down_until: datetime.datetime | None = None
+
+
 def queue_delivery(notification_id: int) -> None:
+    transaction.on_commit(lambda: publish_delivery(notification_id))
+
+
+def publish_delivery(notification_id: int) -> bool:
+    """Hands one row to the broker; never raises (the row is safe in the outbox either way)."""
+    global _broker_down_until
     from notifications.tasks import deliver
 
-    transaction.on_commit(lambda: deliver.delay(notification_id))
+    now = datetime.datetime.now(datetime.UTC)
+    if _broker_down_until is not None and now < _broker_down_until:
+        return False
+    try:
+        deliver.apply_async((notification_id,), retry=False)
+    except Exception:  # the broker's error types vary by transport; all mean "not queued"
+        logger.warning("broker unreachable: notification %s waits for the sweeper", notification_id, exc_info=True)
+        _broker_down_until = now + BROKER_PAUSE
+        return False
+    _broker_down_until = None
+    return True
 
 
 def backoff(attempts: int) -> datetime.timedelta:
@@ -119,12 +158,16 @@ def deliver_notification(notification_id: int) -> Notification | None:
             else:
                 notification.next_attempt_at = now + backoff(notification.attempts)
             notification.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
-            return notification
-        notification.state = State.SENT
-        notification.sent_at = now
-        notification.attempts += 1
-        notification.save(update_fields=["state", "sent_at", "attempts"])
-        return notification
+            outcome = "failed" if notification.state == State.FAILED else "retry"
+        else:
+            notification.state = State.SENT
+            notification.sent_at = now
+            notification.attempts += 1
+            notification.save(update_fields=["state", "sent_at", "attempts"])
+            outcome = "sent"
+    # Counted once the outcome is committed, so a rolled-back attempt is not counted.
+    metrics.count_delivery(notification.kind, notification.channel, outcome)
+    return notification
 
 
 def _send_email(notification: Notification) -> None:

@@ -1,5 +1,6 @@
 """Celery tasks: thin, take ids, call services. Called directly they are plain functions."""
 
+import datetime
 import logging
 
 from celery import shared_task
@@ -18,9 +19,13 @@ def deliver(notification_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def sweep() -> int:
-    """Re-queue rows left pending past their time: broker down at commit, worker killed, back-off over."""
-    ids = services.due_for_delivery()
+def sweep(grace_seconds: int | None = None) -> int:
+    """Re-queue rows left pending past their time: broker down at commit, worker killed, back-off over.
+
+    ``grace_seconds`` (default 60) spares rows so fresh that their own on_commit delivery is on its way.
+    """
+    grace = None if grace_seconds is None else datetime.timedelta(seconds=grace_seconds)
+    ids = services.due_for_delivery(grace=grace)
     for notification_id in ids:
         deliver.delay(notification_id)
     if ids:

@@ -1,14 +1,29 @@
-"""The inbox page: the user's in-app notifications, mark read, mark all read."""
+"""The inbox page (mark read, mark all read) and the notification settings page."""
 
+from dataclasses import dataclass
+
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from notifications import selectors, services
+from notifications import messages, selectors, services, settings_services
+from notifications.forms import NotificationSettingsForm
+from notifications.models import Notification, NotificationSettings
 
 PAGE_SIZE = 50
+
+
+@dataclass
+class InboxEntry:
+    notification: Notification
+    title: str
+    body: str
+    zone: str  # the time zone its time is shown in
 
 
 @login_required
@@ -17,7 +32,33 @@ def inbox(request):
     page = Paginator(selectors.inbox(request.user, unread_only=unread_only), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    return render(request, "notifications/inbox.html", {"page": page, "unread_only": unread_only})
+    rows = list(page)
+    # Times are shown in the project's time zone; a notification without a project in the user's own.
+    own_zone = "UTC"
+    if any(row.project is None for row in rows):
+        own_zone = (
+            NotificationSettings.objects.filter(user=request.user).values_list("timezone", flat=True).first() or "UTC"
+        )
+    entries = [
+        InboxEntry(row, *messages.rendered(row), zone=row.project.timezone if row.project else own_zone) for row in rows
+    ]
+    return render(request, "notifications/inbox.html", {"page": page, "entries": entries, "unread_only": unread_only})
+
+
+@login_required
+def settings_page(request):
+    """Which kinds arrive on which channel, quiet hours, working hours and the e-mail language."""
+    initial = NotificationSettingsForm.initial_for(request.user)
+    form = NotificationSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            settings_services.set_settings(user=request.user, preferences=form.preferences(), **form.changes())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, _("Notification settings saved."))
+            return redirect("notifications:settings")
+    return render(request, "notifications/settings.html", {"form": form})
 
 
 @login_required

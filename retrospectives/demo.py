@@ -85,6 +85,12 @@ def _last_day(history, number: int) -> datetime.date:
     return [day for day in days if day.isoweekday() in project.working_days][-1]
 
 
+def _drop_automatic(sprint) -> None:
+    """Completing a sprint creates its retrospective with the default template; the demo's own
+    script opens each one with a chosen template, so the untouched automatic one makes way."""
+    Retrospective.objects.filter(sprint=sprint, cards__isnull=True).delete()
+
+
 def _short(history, number: int, template: str, cards: list, action: tuple):
     """A quick retrospective of sprint ``number``, closed with one action item, at 16:30 on its last day."""
     moment = datetime.datetime.combine(_last_day(history, number), datetime.time(16, 30), tzinfo=history.project.tzinfo)
@@ -92,6 +98,7 @@ def _short(history, number: int, template: str, cards: list, action: tuple):
     def run() -> None:
         users = history.users
         facilitator = users[FACILITATOR]
+        _drop_automatic(history.sprints[number])
         retro = services.create_retrospective(
             project=history.project,
             by=facilitator,
@@ -139,6 +146,7 @@ def demo_agenda(history) -> list:
         return found
 
     def open_it() -> None:
+        _drop_automatic(history.sprints[SPRINT])
         created = services.create_retrospective(
             project=project, by=facilitator, sprint=history.sprints[SPRINT], health_check=True
         )

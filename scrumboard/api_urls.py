@@ -18,6 +18,7 @@ from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
 from notifications.api_urls import urlpatterns as notification_routes
 from projects.api import ProjectViewSet
 from retrospectives.api_urls import urlpatterns as retrospective_routes
+from roadmap.api_urls import urlpatterns as roadmap_routes
 from roles.api import AcceptInvitationView, InvitationViewSet, MemberViewSet, RoleViewSet
 from sprints.api import (
     BoardView,
@@ -94,3 +95,4 @@ urlpatterns = [
 # The meetings' routes live with their apps (same "api" namespace, same PROJECT prefix).
 urlpatterns += standup_routes + retrospective_routes
 urlpatterns += notification_routes
+urlpatterns += roadmap_routes

@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from backlog.models import BacklogItem, Status
 from backlog.services import create_item, move_item, set_wip_limit, update_item
+from notifications import demo as notifications_demo
 from projects.models import Project
 from projects.services import create_project
 from retrospectives import demo as retrospectives_demo
+from roadmap import demo as roadmap_demo
 from roles.models import Role
 from roles.services import add_member
 from sprints.models import GoalOutcome, Sprint
@@ -395,13 +397,16 @@ class _History:
         agenda: Agenda = []
         for number, (plan, start) in enumerate(zip(DEMO_SPRINTS, self.calendar.starts, strict=True)):
             agenda += self._sprint_agenda(number, plan, start)
-        agenda += standups_demo.demo_agenda(self) + retrospectives_demo.demo_agenda(self)
+        agenda += (
+            standups_demo.demo_agenda(self) + retrospectives_demo.demo_agenda(self) + roadmap_demo.demo_agenda(self)
+        )
         # What would happen later than now (the rest of the active sprint) stays in the future.
         for moment, _order, action in sorted(agenda, key=lambda entry: entry[:2]):
             if moment > self.clock.real_now:
                 break
             self.clock.moment = moment
             action()
+        notifications_demo.settle_history(self.project, self.clock.real_now)
 
     def _backlog(self) -> None:
         product_owner = self.users[PRODUCT_OWNER]

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from scrumboard.secrets import env_bool, env_list, get_secret, local_secret_key
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "retrospectives",
     "integrations",
     "notifications",
+    "roadmap",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +116,9 @@ else:
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # max_retries 0: a publish while Redis is down fails at once instead of after kombu's retries
+    # (0, 2, 6 s); the outbox row waits for the sweeper. The worker's own reconnecting is separate.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600, "max_retries": 0}
 else:
     for sub in ("out", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
@@ -138,11 +142,19 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Reminders: the tick writes what is due; the sweep re-queues rows left pending.
-    "notifications-tick": {"task": "notifications.tasks.tick", "schedule": 60.0},
+    # crontab(): at the start of every minute, so "in 10 minutes" means 10 minutes.
+    "notifications-tick": {"task": "notifications.tasks.tick", "schedule": crontab()},
     "notifications-sweep": {"task": "notifications.tasks.sweep", "schedule": 60.0},
 }
 # The daily scrum reminder goes this many minutes before the meeting.
-DAILY_SCRUM_REMINDER_MINUTES = 10
+DAILY_SCRUM_REMINDER_MINUTES = int(os.environ.get("DAILY_SCRUM_REMINDER_MINUTES", "10"))
+# Members with no entry yet are nudged this long before the daily scrum (or at the start of
+# their own working hours when they set them).
+DAILY_SCRUM_NUDGE_MINUTES = int(os.environ.get("DAILY_SCRUM_NUDGE_MINUTES", "60"))
+# An impediment open this long goes to the Scrum Master; twice as long, to the Product Owner.
+BLOCKER_ESCALATION_HOURS = int(os.environ.get("BLOCKER_ESCALATION_HOURS", "24"))
+# Bearer token for /metrics; without it /metrics answers 404.
+METRICS_TOKEN = get_secret("METRICS_TOKEN")
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -163,6 +175,7 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = get_secret("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Scrumboard <scrumboard@localhost>")
 
 # --- Internationalisation -----------------------------------------------------------

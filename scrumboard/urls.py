@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from scrumboard import metrics
 from scrumboard.views import SiteURLPasswordResetView
 
 urlpatterns = [
@@ -25,10 +26,12 @@ urlpatterns = [
     path("projects/<str:key>/", include("sprints.urls")),
     path("projects/<str:key>/", include("standups.urls")),
     path("projects/<str:key>/", include("retrospectives.urls")),
+    path("projects/<str:key>/", include("roadmap.urls")),
     path("", include("roles.urls")),
     path("", include("integrations.urls")),
     path("", include("notifications.urls")),
     path("api/v1/", include("scrumboard.api_urls")),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path(settings.ADMIN_URL, admin.site.urls),

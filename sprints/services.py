@@ -196,7 +196,8 @@ def start_sprint(*, sprint: Sprint, by) -> Sprint:
         ],
         batch_size=500,
     )
-    transaction.on_commit(lambda: signals.sprint_started.send(sender=Sprint, sprint=sprint))
+    # Inside the transaction: what receivers write (outbox rows, the retrospective) commits with it.
+    signals.sprint_started.send(sender=Sprint, sprint=sprint)
     return sprint
 
 
@@ -239,7 +240,7 @@ def complete_sprint(*, sprint: Sprint, by, unfinished: str = Unfinished.BACKLOG)
     sprint.completed_points = Decimal(str(report["completed"]["points"]))
     sprint.available_days = report["capacity"]["available_days"]
     sprint.save()
-    transaction.on_commit(lambda: signals.sprint_completed.send(sender=Sprint, sprint=sprint))
+    signals.sprint_completed.send(sender=Sprint, sprint=sprint)
     return Completion(sprint=sprint, carried_over=leftovers, next_sprint=target)
 
 

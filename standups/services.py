@@ -15,6 +15,7 @@ from roles import policy
 from roles.models import Membership, Permission
 from scrumboard.errors import ConflictError
 from sprints.selectors import active_sprint
+from standups import signals
 from standups.models import DailyScrum, Entry, Impediment, ImpedimentState, MeetingState
 
 # Writing one's own entry, raising and resolving impediments: every team role, not stakeholders.
@@ -258,6 +259,7 @@ def end_meeting(*, meeting: DailyScrum, by) -> DailyScrum:
     meeting.facilitator = meeting.facilitator or by
     meeting.summary = _summary(meeting, now)
     meeting.save()
+    signals.daily_scrum_ended.send(sender=DailyScrum, meeting=meeting)
     return meeting
 
 

@@ -23,25 +23,31 @@ def _uses_postgres() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
-def pytest_collection_modifyitems(config, items):
+def _missing_services() -> dict[str, str]:
     reasons = {
         "postgres": None if _uses_postgres() else "needs DATABASE_URL pointing at PostgreSQL",
         "redis": None if os.environ.get("REDIS_URL") else "needs REDIS_URL",
     }
+    return {marker: reason for marker, reason in reasons.items() if reason}
+
+
+def pytest_collection_modifyitems(config, items):
+    if IN_CI:
+        return  # under CI a service-marked test must run: pytest_runtest_setup fails it instead
+    missing = _missing_services()
     for item in items:
-        for marker, reason in reasons.items():
-            if reason and item.get_closest_marker(marker):
-                if IN_CI:
-                    # Under CI a service-marked test must run: a skip would hide a broken setup.
-                    item.add_marker(pytest.mark.usefixtures("_fail_missing_service"))
-                else:
-                    item.add_marker(pytest.mark.skip(reason=reason))
+        for marker, reason in missing.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture
-def _fail_missing_service(request):
-    markers = [m.name for m in request.node.iter_markers() if m.name in ("postgres", "redis")]
-    pytest.fail(f"CI=true but the service this test needs ({', '.join(markers)}) is not configured")
+def pytest_runtest_setup(item):
+    """Under CI a skip would hide a broken setup: a test needing a missing service fails at once."""
+    if not IN_CI:
+        return
+    needed = [marker for marker in _missing_services() if item.get_closest_marker(marker)]
+    if needed:
+        pytest.fail(f"CI=true but the service this test needs ({', '.join(needed)}) is not configured")
 
 
 @pytest.fixture(autouse=True)

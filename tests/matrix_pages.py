@@ -68,6 +68,9 @@ PAGE_ROWS: list[Row] = [
         data=lambda ctx: {"email": "nobody@example.com"},
     ),
     Row("password_reset_done", "GET", no_kwargs, everyone(200, anonymous=200)),
+    # /metrics is not for people: without METRICS_TOKEN (the matrix's setting) it does not exist;
+    # the bearer token's checks are in tests/notifications.
+    Row("metrics", "GET", no_kwargs, everyone(404, anonymous=404)),
     Row(
         "password_reset_confirm",
         "GET",

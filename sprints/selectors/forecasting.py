@@ -5,6 +5,7 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -106,19 +107,32 @@ def remaining_backlog_points(project: Project) -> float:
     return round(total - done, 1)
 
 
+_UNSET: Any = object()
+
+
 def forecast(
-    project: Project, *, remaining: float | None = None, rows: list[VelocityRow] | None = None
+    project: Project,
+    *,
+    remaining: float | None = None,
+    rows: list[VelocityRow] | None = None,
+    running: Sprint | None = _UNSET,
+    seed: str = "",
 ) -> Forecast | None:
-    """When ``remaining`` points (default: the unfinished backlog) will be done, at P50 and P85."""
+    """When ``remaining`` points (default: the unfinished backlog) will be done, at P50 and P85.
+
+    Callers forecasting several targets pass ``rows`` and ``running`` (the active sprint or None)
+    read once; ``seed`` tells the targets' draws apart.
+    """
     rows = rows if rows is not None else velocity(project, limit=FORECAST_HISTORY)
     history = [r.completed for r in rows[-FORECAST_HISTORY:]]
     remaining = remaining_backlog_points(project) if remaining is None else remaining
-    result = monte_carlo(history, remaining, seed=project.key)
+    result = monte_carlo(history, remaining, seed=project.key + seed)
     if result is None:
         return None
     p50, p85 = result
     # The running sprint itself: a completed one may end later on paper (a long sprint closed early).
-    running = project.sprints.filter(state=SprintState.ACTIVE).first()
+    if running is _UNSET:
+        running = project.sprints.filter(state=SprintState.ACTIVE).first()
     today = timezone.localdate(timezone=project.tzinfo)
     length = datetime.timedelta(days=project.sprint_length_days)
 

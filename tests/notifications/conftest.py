@@ -7,6 +7,7 @@ import zoneinfo
 
 import pytest
 
+from notifications import services as notification_services
 from sprints import services as sprint_services
 from tests.factories import UserFactory, make_member, make_project
 
@@ -20,6 +21,14 @@ def utc(stamp: str) -> datetime.datetime:
 
 def local(stamp: str, tz: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(stamp).replace(tzinfo=zoneinfo.ZoneInfo(tz))
+
+
+@pytest.fixture(autouse=True)
+def _broker_up():
+    """A broker failure pauses publishing process-wide: no test inherits another's pause."""
+    notification_services._broker_down_until = None
+    yield
+    notification_services._broker_down_until = None
 
 
 @pytest.fixture

@@ -40,10 +40,16 @@ def email_row(user) -> Notification:
 def test_notify_writes_one_row_per_channel_and_queues_delivery_after_commit(
     developer, at, django_capture_on_commit_callbacks
 ):
-    with mock.patch.object(tasks.deliver, "delay") as delay, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch.object(tasks.deliver, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         rows = remind(developer)
+        apply_async.assert_not_called()  # not before the commit
     assert sorted(row.channel for row in rows) == ["email", "in_app"]
-    assert sorted(call.args[0] for call in delay.call_args_list) == sorted(row.pk for row in rows)
+    # Published without kombu's own retry loop, so a down broker cannot stall the request.
+    assert sorted(call.args[0] for call in apply_async.call_args_list) == sorted((row.pk,) for row in rows)
+    assert all(call.kwargs == {"retry": False} for call in apply_async.call_args_list)
     assert all(row.state == State.PENDING for row in rows)
 
 
@@ -78,12 +84,16 @@ def test_quiet_hours_delay_email_but_not_in_app(developer, at, django_capture_on
     )
     now = local("2026-03-02T23:30", "Europe/Berlin")
     at(now)
-    with django_capture_on_commit_callbacks() as callbacks:
+    with (
+        mock.patch.object(tasks.deliver, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         remind(developer)
     in_app = Notification.objects.get(recipient=developer, channel=Channel.IN_APP)
     assert in_app.next_attempt_at == now
     assert email_row(developer).next_attempt_at == local("2026-03-03T07:00", "Europe/Berlin")
-    assert len(callbacks) == 1  # only the in-app row is queued now; the sweep sends the e-mail later
+    # Only the in-app row is queued now; the sweep sends the e-mail later.
+    assert [call.args[0] for call in apply_async.call_args_list] == [(in_app.pk,)]
     tasks.deliver(email_row(developer).pk)
     assert mail.outbox == []
     at(local("2026-03-03T07:01:30", "Europe/Berlin"))

@@ -1,6 +1,7 @@
 """Which daily scrums are due for a reminder at an instant, and the tick that writes them."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.db.models import Count
@@ -80,13 +81,27 @@ def test_lead_time_comes_from_the_setting(sprint, settings):
     assert due_keys(local("2026-03-03T09:29", "Asia/Almaty")) == []
 
 
+def soon(**filters):
+    """The daily-scrum reminders only: the same ticks also nudge members with no entry yet."""
+    return Notification.objects.filter(kind=Kind.DAILY_SCRUM_SOON, **filters)
+
+
 def test_tick_writes_one_in_app_and_one_email_row_per_member(sprint, team, at, django_capture_on_commit_callbacks):
     at(local("2026-03-03T09:50:10", "Asia/Almaty"))
-    with django_capture_on_commit_callbacks() as callbacks:
+    with (
+        mock.patch.object(tasks.deliver, "apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         written = tasks.tick()
-    assert written == 10
-    assert len(callbacks) == 10  # one delivery queued per row
-    in_app = Notification.objects.filter(channel=Channel.IN_APP)
+    # 5 members x 2 channels reminded, and the 4 who may write an entry (not the stakeholder) nudged.
+    assert soon().count() == 10
+    assert Notification.objects.filter(kind=Kind.STANDUP_NUDGE).count() == 8
+    assert written == 18
+    # One delivery queued per row, after the commit.
+    assert sorted(call.args[0][0] for call in apply_async.call_args_list) == sorted(
+        Notification.objects.values_list("pk", flat=True)
+    )
+    in_app = soon(channel=Channel.IN_APP)
     assert set(in_app.values_list("recipient__username", flat=True)) == {"admin", "sm", "po", "dev", "stake"}
     reminder = in_app.get(recipient=team.developer)
     assert reminder.kind == Kind.DAILY_SCRUM_SOON
@@ -98,13 +113,13 @@ def test_tick_writes_one_in_app_and_one_email_row_per_member(sprint, team, at, d
 
 def test_two_ticks_in_the_same_window_write_once(sprint, at):
     at(local("2026-03-03T09:50:00", "Asia/Almaty"))
-    assert tasks.tick() == 10
+    assert tasks.tick() == 18
     assert tasks.tick() == 0
     at(local("2026-03-03T09:50:59", "Asia/Almaty"))
     assert tasks.tick() == 0
     at(local("2026-03-03T09:57", "Asia/Almaty"))  # a late tick in the window finds it sent
     assert tasks.tick() == 0
-    per_member = Notification.objects.values("recipient", "channel").annotate(n=Count("id"))
+    per_member = soon().values("recipient", "channel").annotate(n=Count("id"))
     assert {row["n"] for row in per_member} == {1}
     assert len(per_member) == 10
 
@@ -113,15 +128,19 @@ def test_each_day_gets_its_own_reminder(sprint, at):
     at(local("2026-03-03T09:55", "Asia/Almaty"))
     tasks.tick()
     at(local("2026-03-04T09:55", "Asia/Almaty"))
-    assert tasks.tick() == 10
-    assert Notification.objects.filter(channel=Channel.IN_APP).count() == 10
+    assert tasks.tick() == 18
+    assert soon(channel=Channel.IN_APP).count() == 10
+    assert set(soon(channel=Channel.IN_APP).values_list("local_date", flat=True)) == {
+        datetime.date(2026, 3, 3),
+        datetime.date(2026, 3, 4),
+    }
 
 
 def test_two_projects_in_different_time_zones_are_reminded_at_their_own_times(sprint, new_york, at):
     at(utc("2026-03-09T04:52"))
     tasks.tick()
-    assert set(Notification.objects.values_list("project__key", flat=True)) == {"SB"}
+    assert set(soon().values_list("project__key", flat=True)) == {"SB"}
     at(utc("2026-03-09T13:52"))
     tasks.tick()
-    assert set(Notification.objects.values_list("project__key", flat=True)) == {"SB", "NY"}
-    assert Notification.objects.filter(project__key="NY", channel=Channel.IN_APP).count() == 2
+    assert set(soon().values_list("project__key", flat=True)) == {"SB", "NY"}
+    assert soon(project__key="NY", channel=Channel.IN_APP).count() == 2

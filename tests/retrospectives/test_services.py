@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.http import Http404
 
 from backlog.models import BacklogItem
@@ -59,26 +59,36 @@ def test_only_facilitators_create_retrospectives(project, developer, outsider, p
 
 
 def test_a_sprint_has_one_retrospective(project, completed_sprint, make_retro):
-    retro = make_retro(sprint=completed_sprint)
+    # Completing the sprint created it already (in the completion's transaction).
+    retro = Retrospective.objects.get(sprint=completed_sprint)
     assert retro.title == "Sprint 1 retrospective"
     with pytest.raises(ConflictError):
         make_retro(sprint=completed_sprint)
+    assert Retrospective.objects.filter(sprint=completed_sprint).count() == 1
 
 
-def test_completing_a_sprint_creates_its_retrospective_once(
-    project, scrum_master, completed_sprint, django_capture_on_commit_callbacks
-):
-    assert not Retrospective.objects.exists()  # on_commit callbacks did not run in the fixture
-    services.create_for_completed_sprint(completed_sprint)
-    assert services.create_for_completed_sprint(completed_sprint) is None
+def test_completing_a_sprint_creates_its_retrospective_once(project, scrum_master, completed_sprint):
+    # The signal is sent inside the completion's transaction: no on_commit callback needed.
     retro = Retrospective.objects.get()
     assert (retro.sprint, retro.template, retro.facilitator) == (completed_sprint, Template.WENT_WELL, scrum_master)
+    assert retro.phase == Phase.REVIEW
+    assert services.create_for_completed_sprint(completed_sprint) is None
+    assert Retrospective.objects.count() == 1
 
     second = sprint_services.create_sprint(project=project, by=scrum_master)
     sprint_services.start_sprint(sprint=second, by=scrum_master)
-    with django_capture_on_commit_callbacks(execute=True):
-        sprint_services.complete_sprint(sprint=second, by=scrum_master)
+    sprint_services.complete_sprint(sprint=second, by=scrum_master)
     assert Retrospective.objects.filter(sprint=second, phase=Phase.REVIEW).count() == 1
+
+
+def test_a_completion_rolled_back_leaves_no_retrospective(project, scrum_master, completed_sprint):
+    second = sprint_services.create_sprint(project=project, by=scrum_master)
+    sprint_services.start_sprint(sprint=second, by=scrum_master)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sprint_services.complete_sprint(sprint=second, by=scrum_master)
+        assert Retrospective.objects.filter(sprint=second).exists()
+        raise RuntimeError("roll back")
+    assert not Retrospective.objects.filter(sprint=second).exists()
 
 
 def test_a_sprint_with_a_retrospective_gets_no_second_one_on_completion(
@@ -325,7 +335,11 @@ def test_concurrent_votes_never_exceed_the_limit():
 def test_closing_turns_action_items_into_labelled_backlog_items_and_freezes_the_summary(
     project, completed_sprint, make_retro, advance, developer, product_owner, scrum_master
 ):
-    retro = make_retro(Phase.WRITE, sprint=completed_sprint, anonymous=True)
+    # The retrospective completing the sprint created, made anonymous before any card is written.
+    retro = services.update_retrospective(
+        retro=Retrospective.objects.get(sprint=completed_sprint), by=scrum_master, anonymous=True
+    )
+    retro = advance(retro, Phase.WRITE)
     a = services.add_card(retro=retro, by=developer, column="to_improve", text="Flaky tests")
     b = services.add_card(retro=retro, by=product_owner, column="to_improve", text="Slow pipeline")
     retro = advance(retro, Phase.GROUP)
