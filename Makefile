@@ -39,7 +39,7 @@ help:
 	@echo "make run           start web, worker and beat on http://127.0.0.1:$(PORT) with the demo project"
 	@echo "make test          run the whole test suite (installs what it needs)"
 	@echo "make check         lint + typecheck + test + deploy-check: what CI runs"
-	@echo "make bench         backlog benchmark (DATABASE_URL or SQLite; BENCH_ARGS=--quick)"
+	@echo "make bench         backlog, sprints and reminders benchmarks (DATABASE_URL or SQLite; BENCH_ARGS=--quick)"
 	@echo "make lint | typecheck | deploy-check | clean | distclean"
 
 $(PY):
@@ -116,10 +116,13 @@ distclean: clean
 
 .PHONY: bench
 # Backlog benchmark (5,000 and 50,000 items), then the sprints one (board of 300 cards, burndown and
-# report of 500 items and 20,000 events, velocity over 50 sprints), on the configured database kind
-# (DATABASE_URL, else SQLite), each in a throwaway database; they report figures, never fail on them.
-# BENCH_ARGS=--quick: smoke runs (the sprints benchmark takes only --quick of BENCH_ARGS).
+# report of 500 items and 20,000 events, velocity over 50 sprints), then the notifications one (the
+# reminder tick over 200 projects in four time zones, and delivery per row), on the configured
+# database kind (DATABASE_URL, else SQLite), each in a throwaway database; they report figures,
+# never fail on them. BENCH_ARGS=--quick: smoke runs (the sprints and notifications benchmarks take
+# only --quick of BENCH_ARGS).
 BENCH_ARGS ?=
 bench: $(RUNTIME_STAMP)
 	$(PY) -m tests.bench.backlog $(BENCH_ARGS)
 	$(PY) -m tests.bench.sprints $(filter --quick,$(BENCH_ARGS))
+	$(PY) -m tests.bench.notifications $(filter --quick,$(BENCH_ARGS))

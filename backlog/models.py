@@ -150,7 +150,11 @@ class BacklogItem(models.Model):
             models.UniqueConstraint(fields=["project", "number"], name="item_number_unique_per_project"),
             models.UniqueConstraint(fields=["project", "rank"], name="item_rank_unique_per_project"),
         ]
-        indexes = [models.Index(fields=["project", "status"], name="item_project_status")]
+        indexes = [
+            models.Index(fields=["project", "status"], name="item_project_status"),
+            # The reminder tick looks for items due in the last days, every minute: only dated items.
+            models.Index(fields=["due_date"], name="item_due_date", condition=models.Q(due_date__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} {self.title}"

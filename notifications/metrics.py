@@ -36,5 +36,5 @@ def count_delivery(kind: str, channel: str, outcome: str) -> None:
     _OUTCOMES[outcome].labels(kind=kind, channel=channel).inc()
 
 
-def count_written(kind: str, channel: str) -> None:
-    WRITTEN.labels(kind=kind, channel=channel).inc()
+def count_written(kind: str, channel: str, count: int = 1) -> None:
+    WRITTEN.labels(kind=kind, channel=channel).inc(count)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Kind
-from notifications.services import notify
+from notifications.services import Message, notify_many
 from roles.models import Membership
 
 
@@ -34,17 +34,11 @@ def comment_mentions_changed(sender, instance, action, pk_set, **kwargs) -> None
         "item": item.key,
         "author": (author.get_full_name() or author.username) if author else "?",
     }
-    for user in users:
-        notify(
-            recipient=user,
-            kind=Kind.MENTION,
-            subject=f"comment:{comment.pk}",
-            local_date=timezone.localdate(comment.created_at, timezone=project.tzinfo),
-            body=comment.body[:500],
-            url=url,
-            project=project,
-            payload=payload,
-        )
+    day = timezone.localdate(comment.created_at, timezone=project.tzinfo)
+    notify_many(
+        Message(user, Kind.MENTION, f"comment:{comment.pk}", day, project, url, payload, body=comment.body[:500])
+        for user in users
+    )
 
 
 def sprint_completed(sender, sprint, **kwargs) -> None:
@@ -53,16 +47,10 @@ def sprint_completed(sender, sprint, **kwargs) -> None:
     day = timezone.localdate(sprint.completed_at or timezone.now(), timezone=project.tzinfo)
     url = reverse("sprints:review", kwargs={"key": project.key, "pk": sprint.pk})
     payload = {"project": project.key, "sprint": sprint.name}
-    for user in _members(project):
-        notify(
-            recipient=user,
-            kind=Kind.RETROSPECTIVE_DUE,
-            subject=f"sprint:{sprint.pk}",
-            local_date=day,
-            url=url,
-            project=project,
-            payload=payload,
-        )
+    subject = f"sprint:{sprint.pk}"
+    notify_many(
+        Message(user, Kind.RETROSPECTIVE_DUE, subject, day, project, url, payload) for user in _members(project)
+    )
 
 
 def daily_scrum_ended(sender, meeting, **kwargs) -> None:
@@ -79,13 +67,7 @@ def daily_scrum_ended(sender, meeting, **kwargs) -> None:
         "missing": missing,
         "raised": len(summary.get("raised", [])),
     }
-    for user in _members(project):
-        notify(
-            recipient=user,
-            kind=Kind.STANDUP_SUMMARY,
-            subject=f"standup:{project.key}:{meeting.date.isoformat()}",
-            local_date=meeting.date,
-            url=url,
-            project=project,
-            payload=payload,
-        )
+    subject = f"standup:{project.key}:{meeting.date.isoformat()}"
+    notify_many(
+        Message(user, Kind.STANDUP_SUMMARY, subject, meeting.date, project, url, payload) for user in _members(project)
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,7 +178,9 @@ def standup_nudges(now: datetime.datetime, sprints: list[Sprint], teams: dict[in
         return
     meetings = {
         (m.project_id, m.date): m
-        for m in DailyScrum.objects.filter(_any(Q(project=p, date=d) for p, d, _user in candidates))
+        for m in DailyScrum.objects.filter(
+            project_id__in={p.pk for p, _d, _u in candidates}, date__in={d for _p, d, _u in candidates}
+        )
     }
     reported = set(Entry.objects.filter(meeting__in=list(meetings.values())).values_list("meeting_id", "user_id"))
     for project, day, user in candidates:
@@ -188,13 +190,6 @@ def standup_nudges(now: datetime.datetime, sprints: list[Sprint], teams: dict[in
         url = reverse("standups:day", kwargs={"key": project.key, "date": day.isoformat()})
         payload = {"project": project.key, "date": day.isoformat()}
         yield Reminder(user, Kind.STANDUP_NUDGE, f"standup:{project.key}:{day.isoformat()}", day, project, url, payload)
-
-
-def _any(conditions: Iterable[Q]) -> Q:
-    combined = Q(pk__in=[])
-    for condition in conditions:
-        combined |= condition
-    return combined
 
 
 def blocker_escalations(now: datetime.datetime, teams: dict[int, _Team]) -> Iterator[Reminder]:
@@ -364,7 +359,7 @@ def action_items_due(now: datetime.datetime, teams: dict[int, _Team]) -> Iterato
             retrospective__project__archived=False,
         )
         .exclude(backlog_item__status__category=StatusCategory.DONE)
-        .select_related("retrospective__project", "owner", "backlog_item")
+        .select_related("retrospective__project", "owner", "backlog_item__project")
         .order_by("pk")
     )
     for action in actions:

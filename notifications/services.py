@@ -2,11 +2,14 @@
 
 import datetime
 import logging
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from notifications import messages, metrics
@@ -35,18 +38,31 @@ def enabled_channels(user, kind: str, channels: Iterable[str] | None = None) -> 
     return [channel for channel in wanted if channel not in off]
 
 
-def _first_attempt(user, channel: str, now: datetime.datetime) -> datetime.datetime:
+def _first_attempt(own: NotificationSettings | None, channel: str, now: datetime.datetime) -> datetime.datetime:
     """In-app goes now; e-mail waits for the end of the recipient's quiet hours."""
-    if channel != Channel.EMAIL:
+    if channel != Channel.EMAIL or own is None:
         return now
-    quiet = NotificationSettings.objects.filter(user=user).first()
-    until = quiet.quiet_until(now) if quiet else None
-    return until or now
+    return own.quiet_until(now) or now
 
 
 def recipient_language(user) -> str:
     chosen = NotificationSettings.objects.filter(user=user).values_list("language", flat=True).first()
     return chosen or settings.LANGUAGE_CODE
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification to write: the outbox key (recipient, kind, subject, local date) and its content."""
+
+    recipient: Any
+    kind: str
+    subject: str
+    local_date: datetime.date
+    project: Any = None
+    url: str = ""
+    payload: dict = field(default_factory=dict)
+    body: str = ""  # the user's own text, kept as it is (a comment's excerpt)
+    title: str | None = None  # None: rendered from kind and payload in the recipient's language
 
 
 def notify(
@@ -68,34 +84,79 @@ def notify(
     Delivery is queued after commit; rows whose time has not come (quiet hours) wait for ``sweep``.
     Returns the rows this call wrote.
     """
-    now = timezone.now()
-    written = []
-    payload = payload or {}
-    if title is None:
-        with translation.override(recipient_language(recipient)):
-            title, body = messages.render(kind, payload, body=body)
-    for channel in enabled_channels(recipient, kind, channels):
-        notification, was_created = Notification.objects.get_or_create(
-            recipient=recipient,
-            kind=kind,
-            subject=subject,
-            local_date=local_date,
-            channel=channel,
-            defaults={
-                "project": project,
-                "title": title[:200],
-                "body": body,
-                "url": url,
-                "payload": payload,
-                "next_attempt_at": _first_attempt(recipient, channel, now),
-            },
+    message = Message(recipient, kind, subject, local_date, project, url, payload or {}, body, title)
+    return notify_many([message], channels=channels)
+
+
+def notify_many(batch: Iterable[Message], *, channels: Iterable[str] | None = None) -> list[Notification]:
+    """Writes many messages in a few statements: settings and preferences read once, rows inserted in bulk.
+
+    A row that exists already (a second tick, a concurrent one) makes the bulk insert fail inside
+    its savepoint; the batch is then written row by row and the unique key decides each. Returns
+    the rows this call wrote; their delivery is queued after commit.
+    """
+    batch = list(batch)
+    if not batch:
+        return []
+    users = {message.recipient.pk for message in batch}
+    own = {row.user_id: row for row in NotificationSettings.objects.filter(user_id__in=users)}
+    off = set(
+        NotificationPreference.objects.filter(user_id__in=users, enabled=False).values_list(
+            "user_id", "kind", "channel"
         )
-        if was_created:
-            written.append(notification)
-            transaction.on_commit(partial(metrics.count_written, kind, channel))
-            if notification.next_attempt_at <= now:
-                queue_delivery(notification.pk)
+    )
+    wanted = list(channels) if channels is not None else list(Channel.values)
+    now = timezone.now()
+    rows = []
+    for message in batch:
+        user_settings = own.get(message.recipient.pk)
+        title, body = message.title, message.body
+        if title is None:
+            language = (user_settings.language if user_settings else "") or settings.LANGUAGE_CODE
+            with translation.override(language):
+                title, body = messages.render(message.kind, message.payload, body=message.body)
+        for channel in wanted:
+            if (message.recipient.pk, message.kind, channel) in off:
+                continue
+            rows.append(
+                Notification(
+                    recipient=message.recipient,
+                    kind=message.kind,
+                    subject=message.subject,
+                    local_date=message.local_date,
+                    channel=channel,
+                    project=message.project,
+                    title=title[:200],
+                    body=body,
+                    url=message.url,
+                    payload=message.payload,
+                    next_attempt_at=_first_attempt(user_settings, channel, now),
+                )
+            )
+    try:
+        with transaction.atomic():
+            written = Notification.objects.bulk_create(rows, batch_size=500)
+    except IntegrityError:
+        written = [row for row in rows if _insert_unless_there(row)]
+    due = [row.pk for row in written if row.next_attempt_at <= now]
+    if due:
+        transaction.on_commit(partial(publish_many, due))
+    for (kind, channel), count in Counter((row.kind, row.channel) for row in written).items():
+        transaction.on_commit(partial(metrics.count_written, kind, channel, count))
     return written
+
+
+def _insert_unless_there(row: Notification) -> bool:
+    """Inserts ``row`` unless its key is taken; True when it was inserted."""
+    key = {f: getattr(row, f) for f in ("recipient_id", "kind", "subject", "local_date", "channel")}
+    if Notification.objects.filter(**key).exists():
+        return False
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:  # written a moment ago by a concurrent tick
+        return False
+    return True
 
 
 # After a failed publish the broker is not tried again for this long: with the broker down, a
@@ -106,7 +167,17 @@ _broker_down_until: datetime.datetime | None = None
 
 
 def queue_delivery(notification_id: int) -> None:
-    transaction.on_commit(lambda: publish_delivery(notification_id))
+    transaction.on_commit(partial(publish_delivery, notification_id))
+
+
+def publish_many(notification_ids: Iterable[int]) -> int:
+    """Hands rows to the broker until it refuses one (the rest wait for the sweeper); returns how many went."""
+    sent = 0
+    for notification_id in notification_ids:
+        if not publish_delivery(notification_id):
+            break
+        sent += 1
+    return sent
 
 
 def publish_delivery(notification_id: int) -> bool:

@@ -34,6 +34,6 @@ def sweep(grace_seconds: int | None = None) -> int:
 
 
 @shared_task(acks_late=True)
-def tick() -> int:
+def tick() -> int | None:
     """Once a minute: write the reminders that are due; delivery follows after commit."""
-    return reminders.send_due_reminders()
+    return reminders.tick()

@@ -211,12 +211,18 @@ def phase_detail(request, project, pk: int):
 @project_page(MANAGE)
 def phase_delete(request, project, pk: int):
     phase = _get_or_404(Phase, project, pk)
+    done = _("Phase “%(name)s” deleted.") % {"name": phase.name}
+    return _delete(request, project, lambda: services.delete_phase(phase=phase, by=request.user), done)
+
+
+def _delete(request, project, delete, done: str, *, on_error: str | None = None):
+    """Runs ``delete``; its refusal is flashed (back to ``on_error`` or the timeline), else ``done``."""
     try:
-        services.delete_phase(phase=phase, by=request.user)
+        delete()
     except SERVICE_ERRORS as exc:
         flash_error(request, exc)
-    else:
-        messages.success(request, _("Phase “%(name)s” deleted.") % {"name": phase.name})
+        return redirect(on_error) if on_error else _timeline(project)
+    messages.success(request, done)
     return _timeline(project)
 
 
@@ -268,13 +274,8 @@ def milestone_detail(request, project, pk: int):
 @project_page(MANAGE)
 def milestone_delete(request, project, pk: int):
     milestone = _get_or_404(Milestone, project, pk)
-    try:
-        services.delete_milestone(milestone=milestone, by=request.user)
-    except SERVICE_ERRORS as exc:
-        flash_error(request, exc)
-    else:
-        messages.success(request, _("Milestone “%(name)s” deleted.") % {"name": milestone.name})
-    return _timeline(project)
+    done = _("Milestone “%(name)s” deleted.") % {"name": milestone.name}
+    return _delete(request, project, lambda: services.delete_milestone(milestone=milestone, by=request.user), done)
 
 
 # --- releases -------------------------------------------------------------------------------
@@ -414,10 +415,6 @@ def release_ship(request, project, pk: int):
 @project_page(MANAGE)
 def release_delete(request, project, pk: int):
     release = _get_or_404(Release, project, pk)
-    try:
-        services.delete_release(release=release, by=request.user)
-    except SERVICE_ERRORS as exc:
-        flash_error(request, exc)
-        return redirect(_release_url(release))
-    messages.success(request, _("Release %(version)s deleted.") % {"version": release.version})
-    return _timeline(project)
+    done = _("Release %(version)s deleted.") % {"version": release.version}
+    delete = lambda: services.delete_release(release=release, by=request.user)  # noqa: E731
+    return _delete(request, project, delete, done, on_error=_release_url(release))

@@ -201,7 +201,7 @@ def test_redis_url_switches_broker_and_cache_to_redis(tmp_path):
     result = settings_in_subprocess(tmp_path, CELERY_AND_CACHE, REDIS_URL=url)
 
     assert result["broker"] == url
-    assert result["options"] == {"visibility_timeout": 3600}
+    assert result["options"] == {"visibility_timeout": 3600, "max_retries": 0}
     assert result["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert result["cache_location"] == url
     assert not (tmp_path / "broker").exists()
