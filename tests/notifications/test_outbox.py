@@ -443,3 +443,37 @@ def test_an_unreachable_broker_url_does_not_break_the_request(
     finally:
         conf.broker_url, conf.broker_transport_options, conf.broker_connection_timeout = saved
         reset_pools()
+
+
+# Writing in bulk, and the tick's lock
+
+
+def test_a_batch_meeting_an_existing_row_writes_the_others_one_by_one(developer, product_owner, at):
+    day = datetime.date(2026, 3, 3)
+    first = services.Message(developer, Kind.MENTION, "comment:1", day, payload={"item": "SB-1", "author": "A"})
+    services.notify_many([first])
+    second = services.Message(product_owner, Kind.MENTION, "comment:1", day, payload={"item": "SB-1", "author": "A"})
+    # The bulk insert hits the developer's rows written above, rolls back to its savepoint, and the
+    # batch goes in row by row: the product owner's rows are written, the developer's are not again.
+    written = services.notify_many([first, second])
+    assert {(row.recipient, row.channel) for row in written} == {
+        (product_owner, Channel.IN_APP),
+        (product_owner, Channel.EMAIL),
+    }
+    assert Notification.objects.filter(subject="comment:1").count() == 4
+
+
+def test_a_tick_while_another_is_running_does_nothing(sprint, at):
+    from django.core.cache import cache
+
+    from notifications import reminders
+
+    at(sb("2026-03-03T09:55"))
+    cache.add(reminders.TICK_LOCK, "1", timeout=60)
+    try:
+        assert reminders.tick() is None
+        assert not Notification.objects.exists()
+    finally:
+        cache.delete(reminders.TICK_LOCK)
+    assert reminders.tick() > 0
+    assert cache.get(reminders.TICK_LOCK) is None  # released after the run
