@@ -3,18 +3,19 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from backlog.models import BacklogItem
 from projects.models import Project
 
 
 class MeetingState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("state", "Open")
     CLOSED = "closed", _("Closed")
 
 
 class ImpedimentState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("state", "Open")
     RESOLVED = "resolved", _("Resolved")
 
 
