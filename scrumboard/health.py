@@ -47,4 +47,10 @@ class HealthCheckMiddleware:
                 "checks": {name: "ok" if passed else "fail" for name, passed in checks.items()},
             }
             return JsonResponse(body, status=200 if ok else 503)
+        if request.path == "/metrics":
+            # Prometheus scrapes pods by IP over plain HTTP: answered here, before host validation
+            # and the HTTPS redirect, like the probes. The bearer token still guards it.
+            from scrumboard.metrics import metrics
+
+            return metrics(request)
         return self.get_response(request)

@@ -11,7 +11,17 @@ import dj_database_url
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from scrumboard.secrets import env_bool, env_list, get_secret, local_secret_key
+from scrumboard.observability import init_sentry
+from scrumboard.secrets import (
+    PRODUCTION_ENVIRONMENTS,
+    REQUIRED_IN_PRODUCTION,
+    env_bool,
+    env_float,
+    env_list,
+    get_secret,
+    local_secret_key,
+    require_secrets,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SCRUMBOARD_VAR_DIR", BASE_DIR / "var"))
@@ -20,6 +30,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 ENVIRONMENT = os.environ.get("ENVIRONMENT", "dev")  # dev | stage | prod | test
 DEBUG = env_bool("DEBUG", default=False)
 
+# Secrets come from Vault when VAULT_ADDR is set (scrumboard/secrets.py), else from the environment.
+if ENVIRONMENT in PRODUCTION_ENVIRONMENTS:
+    require_secrets(REQUIRED_IN_PRODUCTION, environment=ENVIRONMENT)
 SECRET_KEY = get_secret("SECRET_KEY") or local_secret_key(VAR_DIR, environment=ENVIRONMENT)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]")
@@ -56,6 +69,8 @@ MIDDLEWARE = [
     "scrumboard.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Counts and times the requests that reach the app (not probes, HTTPS redirects or static files).
+    "scrumboard.request_metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,6 +193,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Scrumboard <scrumboard@localhost>")
 
+# Key for the HMAC-SHA256 signature of outgoing webhooks.
+WEBHOOK_SIGNING_KEY = get_secret("WEBHOOK_SIGNING_KEY") or ""
+
 # --- Internationalisation -----------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("kk", _("Kazakh"))]
@@ -255,6 +273,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Errors and logs: secrets are cut out (scrumboard/observability.py) ------------------
+DEFAULT_EXCEPTION_REPORTER = "scrumboard.observability.SecretsExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "scrumboard.observability.SecretsFilter"
+init_sentry(
+    dsn=get_secret("SENTRY_DSN"),
+    environment=ENVIRONMENT,
+    release=os.environ.get("SENTRY_RELEASE") or os.environ.get("GIT_SHA"),
+    traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", default=0.0, minimum=0.0, maximum=1.0),
+)
+
+# LOGGING as dictConfig reads it; every handler then gets a filter that redacts secret values.
+LOGGING_CONFIG = "scrumboard.observability.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -33,6 +33,9 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "ALLOWED_HOSTS": "scrumboard.example.com",
     "SITE_URL": "https://scrumboard.example.com",
+    # Required in prod (read, never connected to, by these checks).
+    "DATABASE_URL": "postgres://scrumboard@db.example.com:5432/scrumboard",
+    "REDIS_URL": "redis://redis.example.com:6379/0",
 }
 
 
