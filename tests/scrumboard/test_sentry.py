@@ -24,6 +24,8 @@ from tests.scrumboard.vault_stub import VAULT_VARIABLES, fresh_secrets_fixture  
 SECRETS = {
     "SECRET_KEY": "stage-secret-key-8d2f7a1c9e4b6d3f0a5c",
     "DATABASE_URL": "postgres://scrumboard:pg-pass-Qw3Er5Ty7@db.internal:5432/scrumboard",
+    # Required in stage too; nothing here connects to it.
+    "REDIS_URL": "redis://127.0.0.1:6379/9",
     "SENTRY_DSN": "https://dsnpublickey0123456789@sentry.example.com/42",
     "METRICS_TOKEN": "metrics-token-Zx8Cv6Bn4",
     "WEBHOOK_SIGNING_KEY": "webhook-key-As1Df2Gh3",
