@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from backlog import ranking
+from backlog import ranking, signals
 from backlog.models import (
     DEFAULT_SCALE,
     BacklogItem,
@@ -298,6 +298,7 @@ def create_item(
     if by is not None and by.pk:
         item.watchers.add(by)
     history_event(item, by=by, kind=EventKind.CREATED, new=_snapshot(item, label_objects)).save()
+    signals.item_created.send(sender=BacklogItem, item=item)
     return item
 
 
@@ -393,6 +394,9 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
     if watchers is not None:
         item.watchers.set([_member_user(project, user, "watchers") for user in watchers])
     ItemEvent.objects.bulk_create(events)
+    if events:
+        changed = {event.field: {"old": event.old, "new": event.new} for event in events}
+        signals.item_updated.send(sender=BacklogItem, item=item, changes=changed)
     return item
 
 
@@ -416,6 +420,7 @@ def _check_done(item: BacklogItem, old_status: dict | None, override_reason: str
 def delete_item(*, item: BacklogItem, by) -> None:
     policy.require(by, item.project, Permission.EDIT_BACKLOG)
     history_event(item, by=by, kind=EventKind.DELETED, old={"title": item.title}).save()
+    signals.item_deleted.send(sender=BacklogItem, item=item)
     item.delete()
 
 
@@ -599,11 +604,14 @@ def move_item(
                         )
                     )
                 ItemEvent.objects.bulk_create(events)
+                item.rank = new_rank
+                if sprint is not KEEP:
+                    item.sprint = sprint
+                if events:
+                    changes = {event.field: {"old": event.old, "new": event.new} for event in events}
+                    signals.item_moved.send(sender=BacklogItem, item=item, changes=changes)
         except IntegrityError:
             continue
-        item.rank = new_rank
-        if sprint is not KEEP:
-            item.sprint = sprint
         return item
     raise ValidationError(_("The backlog is changing quickly; try the move again."))
 

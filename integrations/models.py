@@ -44,3 +44,105 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == TokenScope.WRITE
+
+
+class WebhookEvent(models.TextChoices):
+    ITEM_CREATED = "item.created", _("Item created")
+    ITEM_UPDATED = "item.updated", _("Item updated")
+    ITEM_MOVED = "item.moved", _("Item moved")
+    ITEM_DELETED = "item.deleted", _("Item deleted")
+    SPRINT_STARTED = "sprint.started", _("Sprint started")
+    SPRINT_COMPLETED = "sprint.completed", _("Sprint completed")
+    DAILY_SCRUM_SUMMARY = "daily_scrum.summary", _("Daily scrum summary")
+    RETROSPECTIVE_CLOSED = "retrospective.closed", _("Retrospective closed")
+    RELEASE_RELEASED = "release.released", _("Release released")
+
+
+def validate_webhook_events(value: object) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not value or any(event not in WebhookEvent.values for event in value):
+        raise ValidationError(_("Choose at least one event from the list."), code="invalid_events")
+
+
+class Webhook(models.Model):
+    """An outbound webhook subscription of a project.
+
+    The signing secret is not stored: it is an HMAC of ``secret_salt`` under the server's
+    WEBHOOK_SIGNING_KEY (SECRET_KEY when unset), so a copy of the database alone cannot forge
+    deliveries. Rotating the secret means a new salt.
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(_("events"), default=list, validators=[validate_webhook_events])
+    active = models.BooleanField(_("active"), default=True)
+    secret_salt = models.CharField(max_length=64)
+    # Consecutive failed deliveries; at WEBHOOK_DISABLE_AFTER the subscription turns itself off.
+    failures = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: the outbox row and, once tried, the delivery log."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField()  # the same for every subscription an event goes to; also in the body
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=8, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    # A manual redelivery is a new row pointing at the one it repeats.
+    redelivery_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_delivery_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "event_id"],
+                condition=models.Q(redelivery_of__isnull=True),
+                name="webhook_delivery_once_per_event",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.event_id} to {self.webhook_id}"
+
+
+class CalendarFeed(models.Model):
+    """A project's iCalendar feed: a feed-only secret in its URL (stored hashed), revocable."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} feed {self.prefix}…"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from backlog import services as backlog_services
 from backlog.models import ItemType
 from projects.models import Project
-from retrospectives import selectors
+from retrospectives import selectors, signals
 from retrospectives.models import (
     DEFAULT_TEMPLATE,
     HEALTH_KEYS,
@@ -533,4 +533,5 @@ def close_retrospective(*, retro: Retrospective, by) -> Retrospective:
     retro.closed_at = timezone.now()
     retro.summary = selectors.build_summary(retro)
     retro.save()
+    signals.retrospective_closed.send(sender=Retrospective, retro=retro)
     return retro

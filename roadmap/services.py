@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 
 from backlog.models import BacklogItem, ItemType, StatusCategory
 from projects.models import Project
+from roadmap import signals
 from roadmap.models import Milestone, Phase, PhaseStatus, Release, ReleaseItem, ReleaseStatus
 from roles import policy
 from roles.models import Permission
@@ -341,4 +342,5 @@ def release_version(
     release.released_on = released_on
     release.released_by = by
     release.save()
+    signals.release_released.send(sender=Release, release=release)
     return release

@@ -15,6 +15,8 @@ from backlog.api import (
     WatchView,
 )
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
+from integrations.calendar_views import CalendarFeedView
+from integrations.webhook_api import DeliveryViewSet, WebhookViewSet
 from notifications.api_urls import urlpatterns as notification_routes
 from projects.api import ProjectViewSet
 from retrospectives.api_urls import urlpatterns as retrospective_routes
@@ -96,3 +98,19 @@ urlpatterns = [
 urlpatterns += standup_routes + retrospective_routes
 urlpatterns += notification_routes
 urlpatterns += roadmap_routes
+# The calendar feed: its own secret in the URL, no session or API token (integrations/calendar_views.py).
+urlpatterns += [path(PROJECT + "calendar.ics", CalendarFeedView.as_view(), name="calendar-feed")]
+
+# Outbound webhooks: subscriptions, their delivery log, redelivery, the signing secret.
+WEBHOOK = PROJECT + "webhooks/<int:pk>/"
+urlpatterns += [
+    path(PROJECT + "webhooks/", WebhookViewSet.as_view(LIST), name="webhook-list"),
+    path(WEBHOOK, WebhookViewSet.as_view(DETAIL), name="webhook-detail"),
+    path(WEBHOOK + "rotate-secret/", WebhookViewSet.as_view({"post": "rotate_secret"}), name="webhook-rotate-secret"),
+    path(WEBHOOK + "deliveries/", DeliveryViewSet.as_view({"get": "list"}), name="webhook-deliveries"),
+    path(
+        WEBHOOK + "deliveries/<int:delivery_id>/redeliver/",
+        DeliveryViewSet.as_view({"post": "redeliver"}),
+        name="webhook-redeliver",
+    ),
+]

@@ -160,6 +160,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # crontab(): at the start of every minute, so "in 10 minutes" means 10 minutes.
     "notifications-tick": {"task": "notifications.tasks.tick", "schedule": crontab()},
     "notifications-sweep": {"task": "notifications.tasks.sweep", "schedule": 60.0},
+    # Webhook deliveries left pending (broker down, worker killed, back-off over).
+    "webhooks-sweep": {"task": "integrations.tasks.sweep_webhooks", "schedule": 60.0},
 }
 # The daily scrum reminder goes this many minutes before the meeting.
 DAILY_SCRUM_REMINDER_MINUTES = int(os.environ.get("DAILY_SCRUM_REMINDER_MINUTES", "10"))
@@ -195,6 +197,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Scrumboard <scrumboar
 
 # Key for the HMAC-SHA256 signature of outgoing webhooks.
 WEBHOOK_SIGNING_KEY = get_secret("WEBHOOK_SIGNING_KEY") or ""
+# Webhook targets on loopback, private or link-local addresses are refused (SSRF guard) unless
+# this is on: for on-premise installs whose receivers live on the internal network, and tests.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# A subscription turns itself off after this many consecutive failed deliveries.
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "10"))
 
 # --- Internationalisation -----------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -252,7 +259,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # "kind" names several choice sets (item links, notifications): each its own schema name.
-    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "notifications.models.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationKindEnum": "notifications.models.Kind",
+        "WebhookEventEnum": "integrations.models.WebhookEvent",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------

@@ -1,0 +1,32 @@
+"""Celery tasks: thin, take ids, call services. Called directly they are plain functions."""
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from integrations import webhooks
+
+logger = logging.getLogger(__name__)
+
+
+# A failed send is recorded on the row (attempts, back-off) and retried by ``sweep_webhooks``;
+# Celery's own retry only covers the database being unreachable.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def deliver_webhook(delivery_id: int) -> None:
+    webhooks.deliver(delivery_id)
+
+
+@shared_task(acks_late=True)
+def sweep_webhooks(grace_seconds: int | None = None) -> int:
+    """Re-queue deliveries left pending past their time: broker down at commit, worker killed, back-off over.
+
+    ``grace_seconds`` (default 60) spares rows so fresh that their own on_commit publish is on its way.
+    """
+    grace = None if grace_seconds is None else datetime.timedelta(seconds=grace_seconds)
+    ids = webhooks.due_for_delivery(grace=grace)
+    queued = webhooks.publish_many(ids)
+    if ids:
+        logger.info("webhook sweep re-queued %d of %d deliveries", queued, len(ids))
+    return queued
