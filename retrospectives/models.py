@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from backlog.models import BacklogItem
 from projects.models import Project
@@ -56,6 +56,17 @@ TEMPLATE_COLUMNS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 DEFAULT_TEMPLATE = Template.WENT_WELL
+TEMPLATE_COLUMN_TITLES = {title for columns in TEMPLATE_COLUMNS.values() for _key, title in columns}
+# "Start" of Start / Stop / Continue is the verb ("start doing"), not a beginning: it has a context of its own.
+START_COLUMN = pgettext_lazy("retrospective column", "Start")
+
+
+def column_title(title: str) -> str:
+    """A column's title as shown: a template's own titles in the reader's language, custom ones as typed."""
+    if title == "Start":
+        return pgettext("retrospective column", "Start")
+    return gettext(title) if title in TEMPLATE_COLUMN_TITLES else title
+
 
 # The team health check's statements (key, English text; translated when shown).
 HEALTH_STATEMENTS: list[tuple[str, str]] = [

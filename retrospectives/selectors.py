@@ -23,6 +23,7 @@ from retrospectives.models import (
     Phase,
     Retrospective,
     Vote,
+    column_title,
 )
 
 TOP_TOPICS = 5
@@ -170,7 +171,7 @@ def board(retro: Retrospective, user=None, *, reveal_all: bool = False) -> Board
         columns.append(
             ColumnView(
                 key=column["key"],
-                title=column["title"],
+                title=column_title(column["title"]),
                 cards=[card for card in alone if card.column == column["key"]],
                 groups=[group for group in groups if group.column == column["key"]],
             )
