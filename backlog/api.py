@@ -214,7 +214,12 @@ class BacklogItemViewSet(ETagMixin, ProjectScopedMixin, viewsets.GenericViewSet)
         data.pop("override_reason", None)
         if "title" not in data:
             raise serializers.ValidationError({"title": [_("This field is required.")]})
-        item = services.create_item(project=self.project, by=request.user, **data)
+        # A new item starts from the project's definition of done and not ready; these two are set as changes.
+        later = {field: data.pop(field) for field in ("ready", "done_checklist") if field in data}
+        with transaction.atomic():
+            item = services.create_item(project=self.project, by=request.user, **data)
+            if later:
+                services.update_item(item=item, by=request.user, **later)
         self._etag_object = item
         return created(self.get_serializer(selectors.item_by_key(self.project, item.key)).data)
 
@@ -274,7 +279,8 @@ class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
         summary="Move an item: before/after another item, to the top/bottom, into a sprint (one row written)",
     )
     def move(self, request, key: str, item_key: str):
-        self.require(Permission.MANAGE_SPRINTS if "sprint" in request.data else Permission.EDIT_BACKLOG)
+        into_sprint = isinstance(request.data, dict) and "sprint" in request.data
+        self.require(Permission.MANAGE_SPRINTS if into_sprint else Permission.EDIT_BACKLOG)
         item = selectors.item_by_key(self.project, item_key)
         if item is None:
             raise Http404

@@ -1,7 +1,9 @@
+import hashlib
+
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, throttling, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -81,7 +83,8 @@ class TokenAccountThrottle(throttling.SimpleRateThrottle):
         username = str(request.data.get("username", "")).strip().lower() if hasattr(request.data, "get") else ""
         if not username:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": username[:150]}
+        # Hashed: the name is whatever the client sent (spaces, control characters), not a safe cache key.
+        return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(username.encode()).hexdigest()}
 
 
 class PasswordTokenRequestSerializer(serializers.Serializer):
@@ -100,7 +103,11 @@ class PasswordTokenView(APIView):
 
     @extend_schema(
         request=PasswordTokenRequestSerializer,
-        responses={201: NewApiTokenSerializer},
+        responses={
+            201: NewApiTokenSerializer,
+            401: OpenApiResponse(description="Wrong username or password, or an inactive account."),
+            429: OpenApiResponse(description="Too many attempts from this address or for this account: wait."),
+        },
         summary="Exchange a username and password for an API token (throttled)",
     )
     def post(self, request):

@@ -12,7 +12,7 @@ from notifications import selectors, services, settings_services
 from notifications.messages import rendered
 from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationSettings
 from projects.models import validate_timezone
-from scrumboard.api import CursorPagination
+from scrumboard.api import CursorPagination, id_field
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -50,7 +50,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class MarkReadSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=1000)
+    ids = serializers.ListField(child=id_field(), required=False, max_length=1000)
     all = serializers.BooleanField(default=False)
 
     def validate(self, attrs):

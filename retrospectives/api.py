@@ -25,7 +25,7 @@ from retrospectives.models import (
     Template,
 )
 from roles.models import Permission
-from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created
+from scrumboard.api import CursorPagination, ETagMixin, ProjectScopedMixin, created, id_field
 from sprints.models import Sprint
 
 # --- serializers -------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ class RetrospectiveSerializer(serializers.ModelSerializer):
 
 class CreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    sprint = serializers.IntegerField(required=False, allow_null=True, default=None)
+    sprint = id_field(required=False, allow_null=True, default=None)
     template = serializers.ChoiceField(choices=Template.choices, default=Template.WENT_WELL)
     columns = serializers.ListField(
         child=serializers.CharField(max_length=60, allow_blank=True), required=False, max_length=20
@@ -113,14 +113,14 @@ class CardUpdateSerializer(serializers.Serializer):
 
 
 class TargetSerializer(serializers.Serializer):
-    card = serializers.IntegerField(required=False, allow_null=True, default=None)
-    group = serializers.IntegerField(required=False, allow_null=True, default=None)
+    card = id_field(required=False, allow_null=True, default=None)
+    group = id_field(required=False, allow_null=True, default=None)
 
 
 class GroupWriteSerializer(serializers.Serializer):
-    cards = serializers.ListField(child=serializers.IntegerField(), max_length=200)
+    cards = serializers.ListField(child=id_field(), max_length=200)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    group = serializers.IntegerField(required=False, allow_null=True, default=None)
+    group = id_field(required=False, allow_null=True, default=None)
 
 
 class GroupUpdateSerializer(serializers.Serializer):

@@ -242,6 +242,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "scrumboard.api.Metadata",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token_ip": os.environ.get("TOKEN_THROTTLE_IP", "20/min"),
@@ -258,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The error responses every operation shares (400, 401, 403, 404, 409, 412, 415), in the one error shape.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "scrumboard.schema.document_error_responses",
+    ],
     # "kind" names several choice sets (item links, notifications): each its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "NotificationKindEnum": "notifications.models.Kind",

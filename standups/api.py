@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, renderers, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -198,6 +198,10 @@ class DailyScrumViewSet(MeetingScopedMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=MeetingCreateSerializer,
+        responses={
+            200: OpenApiResponse(DailyScrumSerializer, description="The meeting of that date already existed."),
+            201: OpenApiResponse(DailyScrumSerializer, description="The meeting was opened."),
+        },
         summary="The daily scrum of a date (default today), opened on first use: only on a sprint's working day",
     )
     def create(self, request, key: str):
@@ -241,6 +245,13 @@ class DailyScrumViewSet(MeetingScopedMixin, viewsets.GenericViewSet):
         return Response(self.meeting_data(meeting))
 
 
+# POST and PUT both write the caller's one entry of the day: 201 when it is new, 200 when it replaced one.
+ENTRY_WRITTEN = {
+    200: OpenApiResponse(EntrySerializer, description="The caller's entry was replaced."),
+    201: OpenApiResponse(EntrySerializer, description="The caller's entry was written."),
+}
+
+
 class EntryViewSet(MeetingScopedMixin, viewsets.GenericViewSet):
     serializer_class = EntrySerializer
     pagination_class = None
@@ -256,7 +267,9 @@ class EntryViewSet(MeetingScopedMixin, viewsets.GenericViewSet):
             return services.meeting_for(project=self.project, by=self.request.user, day=day)
         return self.meeting()
 
-    @extend_schema(summary="Write or replace the caller's own entry (done, next, blockers, items)")
+    @extend_schema(
+        responses=ENTRY_WRITTEN, summary="Write or replace the caller's own entry (done, next, blockers, items)"
+    )
     def create(self, request, key: str, date: str):
         self.require(services.WRITE)
         meeting = self._meeting_to_write()
@@ -275,7 +288,9 @@ class EntryViewSet(MeetingScopedMixin, viewsets.GenericViewSet):
         payload = self.get_serializer(selectors.entries_of(meeting).get(pk=entry.pk)).data
         return Response(payload) if existed else created(payload)
 
-    @extend_schema(summary="Write or replace the caller's own entry (done, next, blockers, items)")
+    @extend_schema(
+        responses=ENTRY_WRITTEN, summary="Write or replace the caller's own entry (done, next, blockers, items)"
+    )
     def update(self, request, key: str, date: str):
         return self.create(request, key, date)
 

@@ -307,3 +307,23 @@ def test_a_columns_name_and_category_are_not_changed_through_the_wip_limit_endpo
     api.as_(product_owner).patch(url, {"name": "Hacked", "category": "done"}, format="json")
     column.refresh_from_db()
     assert (column.name, column.category) == ("In Progress", "in_progress")
+
+
+def test_create_item_sets_ready_and_done_checklist_too(api, project, product_owner):
+    # Found by the API fuzzer: both fields are in the create schema, and sending them was a 500.
+    checklist = [{"text": "Reviewed", "done": True}]
+    response = api.as_(product_owner).post(
+        URL, {"title": "Ready one", "ready": True, "done_checklist": checklist}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    item = BacklogItem.objects.get(project=project, number=1)
+    assert item.ready is True
+    assert item.done_checklist == checklist
+
+
+@pytest.mark.parametrize("body", ["null", "[]", '"top"'])
+def test_move_with_a_body_that_is_not_an_object_is_400(api, project, product_owner, body):
+    services.create_item(project=project, by=product_owner, title="Item")
+    response = api.as_(product_owner).generic("POST", URL + "SB-1/move/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["type"] == "validation_error"

@@ -219,3 +219,25 @@ def test_readyz_reports_the_redis_broker_ok(db, settings):
     response = Client().get("/readyz", **PROBE_HEADERS)
     assert response.status_code == 200
     assert response.json()["checks"]["broker"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/notifications/preferences/", "/api/v1/projects/SB/items/SB-1/watch/", "/api/v1/projects/SB/"]
+)
+def test_options_answers_every_view_without_building_its_objects(team, api, url):
+    # Found by the API fuzzer: DRF's default metadata built objects and serializers the views make per request (500).
+    response = api.as_(team.admin).options(url)
+    assert response.status_code == 200
+    assert "actions" not in response.json()
+
+
+def test_schema_documents_the_shared_errors_in_the_one_shape(db):
+    schema = json.loads(APIClient().get("/api/schema/", {"format": "json"}).content)
+    responses = schema["paths"]["/api/v1/projects/{key}/items/{item_key}/"]["patch"]["responses"]
+    assert {"200", "400", "401", "403", "404", "409", "412"} <= set(responses)
+    error = {"$ref": "#/components/schemas/Error"}
+    assert all(responses[code]["content"]["application/json"]["schema"] == error for code in ("400", "404", "412"))
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"type", "detail", "errors"}
+    token = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert {"201", "400", "401", "429"} <= set(token)
+    assert "403" not in token

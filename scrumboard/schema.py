@@ -1,0 +1,91 @@
+"""OpenAPI postprocessing: the error responses every operation shares, in the one error shape.
+
+Views document their success responses and any error they answer in their own way
+(``extend_schema(responses=...)``); this hook adds the errors that come from the shared
+machinery (authentication, the project policy, parsing and validation, ETags, conflicts
+raised by services) wherever an operation can reach them and the view has not described
+them already. See ``scrumboard.api.exception_handler`` for the shape.
+"""
+
+from typing import Any
+
+ERROR_COMPONENT = "Error"
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Every error of the API: a machine-readable type, a sentence, and field errors for bad input.",
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "validation_error, not_authenticated, permission_denied, not_found, conflict, "
+            "precondition_failed, too_large, throttled, …",
+        },
+        "detail": {"type": "string", "description": "A sentence for people; the field's message for one bad field."},
+        "errors": {
+            "type": "object",
+            "description": "Field name (non_field_errors for the whole object) -> its messages. Empty but for 400.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["type", "detail", "errors"],
+}
+
+DESCRIPTIONS = {
+    400: "Bad input (body, query or path): the error shape, with each field's messages under errors.",
+    401: "No credentials, or a token that is unknown, revoked or expired.",
+    403: "Not allowed: a member whose role lacks the permission, a read-only token writing, "
+    "or a session request without its CSRF token.",
+    404: "Not found, or not visible to you (another project's objects look the same); "
+    "also a pagination cursor that is not valid.",
+    409: "The request conflicts with the current state (e.g. an archived project, a sprint already started).",
+    412: "If-Match no longer matches the object's ETag: fetch it again; nothing was changed.",
+    415: "A body in a media type the operation does not take (JSON unless documented otherwise).",
+}
+
+WRITES = frozenset({"post", "put", "patch", "delete"})
+METHODS = frozenset({"get", "head", *WRITES})
+
+
+def _needs_credentials(operation: dict) -> bool:
+    # drf-spectacular writes ``[{}]`` for views that take no credentials, and leaves it out
+    # for views that handle access themselves (the calendar feed's secret).
+    security = operation.get("security") or []
+    return any(requirement for requirement in security)
+
+
+def _error_codes(method: str, operation: dict) -> list[int]:
+    has_input = bool(operation.get("parameters")) or "requestBody" in operation or method in WRITES
+    codes = [400] if has_input else []
+    if _needs_credentials(operation):
+        codes += [401, 403, 404]
+    if method in WRITES:
+        codes.append(409)
+    if method in {"put", "patch", "delete"}:
+        codes.append(412)
+    if "requestBody" in operation:
+        codes.append(415)
+    return codes
+
+
+def _error_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}},
+    }
+
+
+def document_error_responses(result, generator, request, public):
+    """``POSTPROCESSING_HOOKS``: the shared error responses on every operation that can answer them."""
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code in _error_codes(method, operation):
+                responses.setdefault(str(code), _error_response(DESCRIPTIONS[code]))
+            for code, documented in responses.items():
+                # Errors a view describes in words only (extend_schema) still come in the one shape.
+                if str(code).startswith("4") and "content" not in documented:
+                    documented["content"] = _error_response("")["content"]
+    return result
