@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
-from rest_framework import exceptions, metadata, pagination, serializers, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -104,18 +104,6 @@ def not_found(request, exception=None):
         body = {"type": _TYPES[404], "detail": str(exceptions.NotFound.default_detail), "errors": {}}
         return JsonResponse(body, status=404)
     return page_not_found(request, exception)
-
-
-class Metadata(metadata.SimpleMetadata):
-    """``OPTIONS``: the view's name, description and media types; the OpenAPI schema describes the fields.
-
-    DRF's default also describes the PUT and POST bodies by building the view's serializer and
-    object, which views that build their own (singletons, actions without a model) cannot
-    answer outside a real request: OPTIONS on them was a 500.
-    """
-
-    def determine_actions(self, request, view):
-        return {}
 
 
 # Ids are 64-bit (BigAutoField). A larger number in a body names no object: 400 with the field's

@@ -242,7 +242,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_METADATA_CLASS": "scrumboard.api.Metadata",
+    "DEFAULT_METADATA_CLASS": "scrumboard.metadata.Metadata",
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token_ip": os.environ.get("TOKEN_THROTTLE_IP", "20/min"),
