@@ -28,33 +28,11 @@ from scrumboard.metrics import exported_metric_names
 from sprints.models import CommittedItem, Sprint, SprintState
 from standups.models import Impediment, ImpedimentState
 from tests.factories import make_project
+from tests.metrics_contract import CONTRACT
 
 TOKEN = "metrics-token-0f9c"
 AUTH = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}
 REPO = Path(__file__).resolve().parents[2]
-
-# The brief's contract: Grafana panels and alert rules may use only these.
-CONTRACT = {
-    "scrumboard_http_requests_total",
-    "scrumboard_http_request_duration_seconds",
-    "scrumboard_db_queries_per_request",
-    "scrumboard_celery_tasks_total",
-    "scrumboard_celery_task_duration_seconds",
-    "scrumboard_celery_queue_length",
-    "scrumboard_ready",
-    "scrumboard_notifications_sent_total",
-    "scrumboard_notifications_failed_total",
-    "scrumboard_notification_retries_total",
-    "scrumboard_notifications_written_total",
-    "scrumboard_reminder_tick_seconds",
-    "scrumboard_outbox_pending",
-    "scrumboard_active_sprints",
-    "scrumboard_open_impediments",
-    "scrumboard_team_commitment_accuracy_ratio",
-    "scrumboard_team_carry_over_ratio",
-    "scrumboard_team_scope_change_ratio",
-    "scrumboard_retrospective_action_completion_ratio",
-}
 
 
 @pytest.fixture
