@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backlog import views
+from backlog import discussion_views, views
 
 app_name = "backlog"
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("backlog/", views.backlog_list, name="list"),
     path("backlog/add/", views.quick_add, name="quick_add"),
     path("backlog/bulk/", views.bulk, name="bulk"),
-    path("backlog/preview/", views.markdown_preview, name="markdown_preview"),
+    path("backlog/preview/", discussion_views.markdown_preview, name="markdown_preview"),
     path("epics/", views.epics, name="epics"),
     path(ITEM, views.item_detail, name="item"),
     path(ITEM + "edit/", views.item_update, name="item_update"),
@@ -19,9 +19,9 @@ urlpatterns = [
     path(ITEM + "delete/", views.item_delete, name="item_delete"),
     path(ITEM + "criteria/", views.criteria, name="criteria"),
     path(ITEM + "watch/", views.watch, name="watch"),
-    path(ITEM + "links/", views.link_add, name="link_add"),
-    path(ITEM + "links/<int:pk>/remove/", views.link_remove, name="link_remove"),
-    path(ITEM + "comments/", views.comment_add, name="comment_add"),
-    path(ITEM + "comments/<int:pk>/edit/", views.comment_edit, name="comment_edit"),
-    path(ITEM + "comments/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
+    path(ITEM + "links/", discussion_views.link_add, name="link_add"),
+    path(ITEM + "links/<int:pk>/remove/", discussion_views.link_remove, name="link_remove"),
+    path(ITEM + "comments/", discussion_views.comment_add, name="comment_add"),
+    path(ITEM + "comments/<int:pk>/edit/", discussion_views.comment_edit, name="comment_edit"),
+    path(ITEM + "comments/<int:pk>/delete/", discussion_views.comment_delete, name="comment_delete"),
 ]

@@ -5,11 +5,9 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.http import Http404, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, QueryDict
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -28,7 +26,7 @@ from backlog.forms import (
     QuickAddForm,
 )
 from backlog.markdown import render_markdown
-from backlog.models import BacklogItem, Comment, ItemLink, ItemType, StatusCategory
+from backlog.models import BacklogItem, ItemType, StatusCategory
 from backlog.presentation import history_entries, link_mentions, link_rows, prepare_rows
 from roles import policy
 from roles.models import Permission
@@ -46,7 +44,7 @@ SERVICE_ERRORS = (ValidationError, PermissionDenied)
 # --- shared ----------------------------------------------------------------------------
 
 
-def _item_or_404(project, item_key: str) -> BacklogItem:
+def item_or_404(project, item_key: str) -> BacklogItem:
     item = selectors.item_by_key(project, item_key)
     if item is None:
         raise Http404
@@ -69,7 +67,7 @@ def _list_url(project, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-def _item_url(item: BacklogItem, anchor: str = "") -> str:
+def item_url(item: BacklogItem, anchor: str = "") -> str:
     url = reverse("backlog:item", kwargs={"key": item.project.key, "item_key": item.key})
     return f"{url}#{anchor}" if anchor else url
 
@@ -143,7 +141,7 @@ def quick_add(request, project):
         parent = selectors.item_by_key(project, form.cleaned_data["parent"])
         if parent is None:
             form.add_error(None, _("No item %(key)s in this project.") % {"key": form.cleaned_data["parent"]})
-    default_next = _item_url(parent) if parent else _list_url(project, _filter_query(request.GET))
+    default_next = item_url(parent) if parent else _list_url(project, _filter_query(request.GET))
     next_url = _next_url(request, default_next)
     if form.is_valid():
         data = form.cleaned_data
@@ -190,7 +188,7 @@ def quick_add(request, project):
 @project_page(Permission.ESTIMATE)
 def item_estimate(request, project, item_key: str):
     """The estimate select of a backlog row; answers htmx with the updated cell (and totals)."""
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     form = EstimateForm(request.POST)
     error = ""
     if form.is_valid():
@@ -198,7 +196,7 @@ def item_estimate(request, project, item_key: str):
             services.update_item(item=item, by=request.user, estimate=form.cleaned_data["estimate"])
         except SERVICE_ERRORS as exc:
             error = " ".join(error_messages(exc))
-            item = _item_or_404(project, item_key)
+            item = item_or_404(project, item_key)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if request.htmx:
@@ -293,7 +291,7 @@ def _criteria_met(item: BacklogItem) -> int:
     return sum(1 for entry in item.acceptance_criteria if entry.get("done"))
 
 
-def _render_item(request, project, item, *, form=None, comment_form=None, link_form=None, status=None):
+def render_item(request, project, item, *, form=None, comment_form=None, link_form=None, status=None):
     can = policy.allowed_actions(request.user, project)
     can_edit = Permission.EDIT_BACKLOG in can
     can_estimate = Permission.ESTIMATE in can
@@ -368,13 +366,13 @@ def _render_item(request, project, item, *, form=None, comment_form=None, link_f
 
 @project_page()
 def item_detail(request, project, item_key: str):
-    return _render_item(request, project, _item_or_404(project, item_key))
+    return render_item(request, project, item_or_404(project, item_key))
 
 
 @require_POST
 @project_page()
 def item_update(request, project, item_key: str):
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     can_edit = policy.can(request.user, project, Permission.EDIT_BACKLOG)
     can_estimate = policy.can(request.user, project, Permission.ESTIMATE)
     if not (can_edit or can_estimate):
@@ -392,7 +390,7 @@ def item_update(request, project, item_key: str):
         changes = form.changes()
         if not changes:
             messages.info(request, _("Nothing to save: no field changed."))
-            return redirect(_item_url(item))
+            return redirect(item_url(item))
         try:
             services.update_item(
                 item=item, by=request.user, override_reason=form.cleaned_data["override_reason"], **changes
@@ -400,19 +398,19 @@ def item_update(request, project, item_key: str):
         except SERVICE_ERRORS as exc:
             add_form_errors(form, exc)
             # The service changed the object before it refused: show what is stored.
-            item = _item_or_404(project, item_key)
+            item = item_or_404(project, item_key)
             form.item = item
         else:
             messages.success(request, _("%(key)s saved.") % {"key": item.key})
-            return redirect(_item_url(item))
-    return _render_item(request, project, item, form=form)
+            return redirect(item_url(item))
+    return render_item(request, project, item, form=form)
 
 
 @require_POST
 @project_page(Permission.EDIT_BACKLOG)
 def item_move(request, project, item_key: str):
     """Top or bottom of the backlog: the way to rank without dragging."""
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     position = request.POST.get("position")
     if position not in ("top", "bottom"):
         messages.error(request, _("Say where to move the item: top or bottom."))
@@ -426,19 +424,19 @@ def item_move(request, project, item_key: str):
                 messages.success(request, _("%(key)s moved to the top of the backlog.") % {"key": item.key})
             else:
                 messages.success(request, _("%(key)s moved to the bottom of the backlog.") % {"key": item.key})
-    return redirect(_next_url(request, _item_url(item)))
+    return redirect(_next_url(request, item_url(item)))
 
 
 @require_POST
 @project_page(Permission.EDIT_BACKLOG)
 def item_delete(request, project, item_key: str):
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     key, title = item.key, item.title
     try:
         services.delete_item(item=item, by=request.user)
     except SERVICE_ERRORS as exc:
         flash_error(request, exc)
-        return redirect(_item_url(item))
+        return redirect(item_url(item))
     messages.success(request, _("%(key)s “%(title)s” deleted.") % {"key": key, "title": title})
     return redirect("backlog:list", key=project.key)
 
@@ -463,7 +461,7 @@ def _render_criteria(request, project, item, *, form=None, error="", focus=False
 @project_page(Permission.EDIT_BACKLOG)
 def criteria(request, project, item_key: str):
     """Adds, ticks or removes one acceptance criterion; answers htmx with the updated list."""
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     entries = [dict(entry) for entry in item.acceptance_criteria]
     action = request.POST.get("action")
     form = CriterionForm(request.POST)
@@ -489,20 +487,20 @@ def criteria(request, project, item_key: str):
             services.update_item(item=item, by=request.user, acceptance_criteria=entries)
         except SERVICE_ERRORS as exc:
             error = " ".join(error_messages(exc))
-            item = _item_or_404(project, item_key)
+            item = item_or_404(project, item_key)
     if request.htmx:
         # A refused new criterion stays in the box; anything else starts from an empty one.
         kept = form if error and action == "add" else None
         return _render_criteria(request, project, item, form=kept, error=error, focus=action == "add")
     if error:
         messages.error(request, error)
-    return redirect(_item_url(item, "criteria"))
+    return redirect(item_url(item, "criteria"))
 
 
 @require_POST
 @project_page()
 def watch(request, project, item_key: str):
-    item = _item_or_404(project, item_key)
+    item = item_or_404(project, item_key)
     watching = request.POST.get("watching") == "1"
     try:
         services.watch_item(item=item, by=request.user, watching=watching)
@@ -513,100 +511,7 @@ def watch(request, project, item_key: str):
             messages.success(request, _("You are watching %(key)s.") % {"key": item.key})
         else:
             messages.success(request, _("You stopped watching %(key)s.") % {"key": item.key})
-    return redirect(_item_url(item))
-
-
-@require_POST
-@project_page(Permission.EDIT_BACKLOG)
-def link_add(request, project, item_key: str):
-    item = _item_or_404(project, item_key)
-    form = LinkForm(request.POST, project=project)
-    if form.is_valid():
-        try:
-            services.link_items(
-                source=item, target=form.cleaned_data["target"], kind=form.cleaned_data["kind"], by=request.user
-            )
-        except SERVICE_ERRORS as exc:
-            add_form_errors(form, exc)
-        else:
-            messages.success(request, _("Link added."))
-            return redirect(_item_url(item, "links"))
-    return _render_item(request, project, item, link_form=form)
-
-
-@require_POST
-@project_page(Permission.EDIT_BACKLOG)
-def link_remove(request, project, item_key: str, pk: int):
-    item = _item_or_404(project, item_key)
-    link = get_object_or_404(
-        ItemLink.objects.select_related("source__project").filter(Q(source=item) | Q(target=item)), pk=pk
-    )
-    try:
-        services.unlink_items(link=link, by=request.user)
-    except SERVICE_ERRORS as exc:
-        flash_error(request, exc)
-    else:
-        messages.success(request, _("Link removed."))
-    return redirect(_item_url(item, "links"))
-
-
-@require_POST
-@project_page(Permission.COMMENT)
-def comment_add(request, project, item_key: str):
-    item = _item_or_404(project, item_key)
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            comment = services.add_comment(item=item, by=request.user, body=form.cleaned_data["body"])
-        except SERVICE_ERRORS as exc:
-            add_form_errors(form, exc)
-        else:
-            return redirect(_item_url(item, f"comment-{comment.pk}"))
-    return _render_item(request, project, item, comment_form=form)
-
-
-def _comment_or_404(item, pk: int) -> Comment:
-    return get_object_or_404(Comment.objects.select_related("item__project"), item=item, pk=pk)
-
-
-@require_POST
-@project_page(Permission.COMMENT)
-def comment_edit(request, project, item_key: str, pk: int):
-    item = _item_or_404(project, item_key)
-    comment = _comment_or_404(item, pk)
-    if comment.author_id != request.user.pk:
-        raise PermissionDenied(_("Only the author can edit a comment."))
-    try:
-        services.edit_comment(comment=comment, by=request.user, body=request.POST.get("body", ""))
-    except SERVICE_ERRORS as exc:
-        flash_error(request, exc)
-    return redirect(_item_url(item, f"comment-{comment.pk}"))
-
-
-@require_POST
-@project_page(Permission.VIEW)
-def comment_delete(request, project, item_key: str, pk: int):
-    item = _item_or_404(project, item_key)
-    comment = _comment_or_404(item, pk)
-    if comment.author_id != request.user.pk and not policy.can(request.user, project, policy.ADMINISTER):
-        raise PermissionDenied(_("Only the author or an administrator can delete a comment."))
-    try:
-        services.delete_comment(comment=comment, by=request.user)
-    except SERVICE_ERRORS as exc:
-        flash_error(request, exc)
-    else:
-        messages.success(request, _("Comment deleted."))
-    return redirect(_item_url(item, "comments"))
-
-
-@require_POST
-@project_page()
-def markdown_preview(request, project):
-    """What a description or comment will look like: sanitized HTML, for the Preview tab."""
-    text = request.POST.get("text", "")
-    if not text.strip():
-        return HttpResponse(format_html('<p class="muted">{}</p>', _("Nothing to preview.")))
-    return HttpResponse(render_markdown(text))
+    return redirect(item_url(item))
 
 
 # --- epics ---------------------------------------------------------------------------------
