@@ -31,27 +31,21 @@ never fails on them; the report is printed and written to ``var/bench/notificati
 with the plan of the slowest query of the rows that read.
 """
 
-import argparse
 import contextlib
 import datetime
-import os
 import random
 import re
 import statistics
 import sys
 import time
-import warnings
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # Shared with the backlog benchmark: the report's header and Ctrl-C/SIGTERM handling.
-from tests.bench.backlog import _database_version, _load_average, _stop_on_sigterm, report_head
-from tests.bench.database import BenchDatabase, apply_environment
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench import harness
+from tests.bench.backlog import _load_average, report_head
 
 PROJECTS = 200
 ZONES = ["Asia/Almaty", "Europe/Moscow", "UTC", "America/New_York"]
@@ -85,65 +79,18 @@ FULL = Profile(warmups=2, repeats=15, row_budget=15, first_ticks=3, deliveries=2
 QUICK = Profile(warmups=1, repeats=5, row_budget=5, first_ticks=1, deliveries=30)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.notifications", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not figures to quote")
-    parser.add_argument("--keep-db", action="store_true", help="keep the database and temporary directory")
-    parser.add_argument(
-        "--output", type=Path, default=None, help="report file (default var/bench/notifications-<vendor>.md)"
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    _stop_on_sigterm()
+    args = harness.parse_args("notifications", __doc__, argv)
     profile = QUICK if args.quick else FULL
-    database = BenchDatabase.from_environment(os.environ.get("DATABASE_URL"))
-    apply_environment(database)
-    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise without collectstatic
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
-
-    from tests.bench import seed
-
-    started, load_before = time.perf_counter(), _load_average()
-    setup: dict[str, float] = {}
-    try:
-        connections.close_all()
-        database.recreate()
-        print(f"bench: {database.vendor}: migrating and seeding {PROJECTS} projects...", file=sys.stderr, flush=True)
-        clock = time.perf_counter()
-        call_command("migrate", verbosity=0, interactive=False)
-        setup["migrate"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        counts = seed_projects()
-        setup["seed"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        seed.settle()
-        setup["settle"] = time.perf_counter() - clock
-        print(f"bench: seeded in {setup['seed']:.1f} s; measuring...", file=sys.stderr, flush=True)
-        version = _database_version()
-        result = measure(profile)
-        plans = explain_slowest(result.rows)
-    finally:
-        connections.close_all()
-        if args.keep_db:
-            print(f"bench: kept {database.describe()} and {database.var_dir}", file=sys.stderr)
-        else:
-            database.drop()
-    report = render(
-        result, plans, counts, database, version, profile, setup, time.perf_counter() - started, load_before
+    return harness.main(
+        "notifications",
+        args,
+        what=f"{PROJECTS} projects",
+        seed=seed_projects,
+        measure=lambda _counts: measure(profile),
+        rows_of=lambda result: result.rows,
+        render=lambda run: render(run, profile),
     )
-    output = args.output or ROOT / "var" / "bench" / f"notifications-{database.vendor}.md"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
-    print(report.split("\n## Plans")[0])
-    print(f"Written to {output}, with the query plans.")
-    return 0
 
 
 # --- seeding ------------------------------------------------------------------------------
@@ -731,26 +678,12 @@ def measure(profile: Profile) -> Result:
     )
 
 
-def explain_slowest(rows: list[Row]) -> list[tuple[str, float, str, str]]:
-    from tests.bench.measure import explain
-
-    plans = []
-    for row in rows:
-        if row.slowest_query is None:
-            continue
-        seconds, sql = row.slowest_query
-        try:
-            plan = explain(sql)
-        except Exception as error:  # a plan is a bonus; its failure must not lose the figures
-            plan = f"(EXPLAIN failed: {type(error).__name__}: {error})"
-        plans.append((row.name, seconds, sql, plan))
-    return plans
-
-
 # --- the report ---------------------------------------------------------------------------
 
 
-def render(result: Result, plans, counts, database: BenchDatabase, version: str, profile, setup, wall, load_before):
+def render(run: harness.Run, profile: Profile) -> str:
+    result, plans, counts, database, version = run.result, run.plans, run.seeded, run.database, run.version
+    setup, wall, load_before = run.setup, run.wall, run.load_before
     lines = [
         *report_head(
             f"Notifications benchmark: {database.vendor}",

@@ -26,22 +26,15 @@ figures and never fails on them; the report is printed and written to
 ``var/bench/sprints-<vendor>.md`` with the plan of each row's slowest query.
 """
 
-import argparse
 import datetime
-import os
 import random
 import sys
-import time
-import warnings
 import zoneinfo
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # Shared with the backlog benchmark: the report's header and Ctrl-C/SIGTERM handling.
-from tests.bench.backlog import _database_version, _load_average, _stop_on_sigterm, report_head
-from tests.bench.database import BenchDatabase, apply_environment
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench import harness
+from tests.bench.backlog import _load_average, report_head
 
 BOARD_KEY, BOARD_ITEMS, BOARD_EVENTS = "BOARD", 300, 12_000
 REPORT_KEY, REPORT_ITEMS, REPORT_EVENTS = "BENCH", 500, 20_000
@@ -65,64 +58,18 @@ FULL = Profile(warmups=2, repeats=15, row_budget=15)
 QUICK = Profile(warmups=1, repeats=5, row_budget=5)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.sprints", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not figures to quote")
-    parser.add_argument("--keep-db", action="store_true", help="keep the database and temporary directory")
-    parser.add_argument("--output", type=Path, default=None, help="report file (default var/bench/sprints-<vendor>.md)")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    _stop_on_sigterm()
+    args = harness.parse_args("sprints", __doc__, argv)
     profile = QUICK if args.quick else FULL
-    database = BenchDatabase.from_environment(os.environ.get("DATABASE_URL"))
-    apply_environment(database)
-    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise without collectstatic
-    import logging
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
-
-    from tests.bench import seed
-
-    logging.getLogger("django.request").setLevel(logging.CRITICAL)  # a page under construction may 404 or fail
-    started, load_before = time.perf_counter(), _load_average()
-    setup: dict[str, float] = {}
-    try:
-        connections.close_all()
-        database.recreate()
-        print(f"bench: {database.vendor}: migrating and seeding sprints...", file=sys.stderr, flush=True)
-        clock = time.perf_counter()
-        call_command("migrate", verbosity=0, interactive=False)
-        setup["migrate"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        bench = seed_sprints()
-        setup["seed"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        seed.settle()
-        setup["settle"] = time.perf_counter() - clock
-        print(f"bench: seeded in {setup['seed']:.1f} s; measuring...", file=sys.stderr, flush=True)
-        version = _database_version()
-        rows = measure(bench, profile)
-        plans = explain_slowest(rows)
-    finally:
-        connections.close_all()
-        if args.keep_db:
-            print(f"bench: kept {database.describe()} and {database.var_dir}", file=sys.stderr)
-        else:
-            database.drop()
-    report = render(rows, plans, bench, database, version, profile, setup, time.perf_counter() - started, load_before)
-    output = args.output or ROOT / "var" / "bench" / f"sprints-{database.vendor}.md"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
-    print(report.split("\n## Plans")[0])
-    print(f"Written to {output}, with the query plans.")
-    return 0
+    return harness.main(
+        "sprints",
+        args,
+        what="sprints",
+        seed=seed_sprints,
+        measure=lambda bench: measure(bench, profile),
+        rows_of=lambda rows: (row for _scenario, row in rows),
+        render=lambda run: render(run, profile),
+    )
 
 
 # --- seeding ------------------------------------------------------------------------------
@@ -781,26 +728,12 @@ def measure(bench: SprintsBench, profile: Profile) -> list[tuple[str, object]]:
     return rows
 
 
-def explain_slowest(rows: list[tuple[str, object]]) -> list[tuple[str, float, str, str]]:
-    from tests.bench.measure import explain
-
-    plans = []
-    for _scenario, row in rows:
-        if row.slowest_query is None:
-            continue
-        seconds, sql = row.slowest_query
-        try:
-            plan = explain(sql)
-        except Exception as error:  # a plan is a bonus; its failure must not lose the figures
-            plan = f"(EXPLAIN failed: {type(error).__name__}: {error})"
-        plans.append((row.name, seconds, sql, plan))
-    return plans
-
-
 # --- the report ---------------------------------------------------------------------------
 
 
-def render(rows, plans, bench: SprintsBench, database: BenchDatabase, version: str, profile, setup, wall, load_before):
+def render(run: harness.Run, profile: Profile) -> str:
+    rows, plans, bench, database, version = run.result, run.plans, run.seeded, run.database, run.version
+    setup, wall, load_before = run.setup, run.wall, run.load_before
 
     lines = [
         *report_head(

@@ -7,6 +7,7 @@ with its msgid; run the ``makemessages`` line below, translate the new entries a
         --ignore=staticfiles --ignore=build --no-obsolete
 """
 
+import datetime
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 import polib
 import pytest
 from django.conf import settings
+from django.utils import formats, translation
 
 BASE_DIR = Path(settings.BASE_DIR)
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -299,3 +301,14 @@ def test_pages_render_in_the_chosen_language(client, team, compiled_locale, lang
     for translated, english in checks:
         assert translated in html, f"{path} in {lang} lacks {translated!r}"
         assert english not in html, f"{path} in {lang} still shows {english!r}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("ru", ["1 января", "25 ноября", "31 декабря"]), ("kk", ["1 қаңтар", "25 қараша", "31 желтоқсан"])],
+)
+def test_a_day_and_month_in_running_text_has_a_lower_case_month(compiled_locale, lang, expected):
+    """Django's Kazakh month names are capitalised ("25 Қараша"); the project's catalogue wins."""
+    days = [datetime.date(2026, 1, 1), datetime.date(2026, 11, 25), datetime.date(2026, 12, 31)]
+    with translation.override(lang):
+        assert [formats.date_format(day, "MONTH_DAY_FORMAT") for day in days] == expected
