@@ -182,7 +182,9 @@ class ReleaseActionForm(forms.Form):
     )
 
     def __init__(self, *args, release: Release, **kwargs):
-        kwargs.setdefault("initial", {"released_on": timezone.localdate(timezone=release.project.tzinfo)})
+        kwargs.setdefault(
+            "initial", {"released_on": timezone.localdate(timezone=release.project.tzinfo), "move_unfinished_to": ""}
+        )
         super().__init__(*args, **kwargs)
         field = forms.ModelChoiceField(
             label=_("Unfinished items"),
@@ -190,6 +192,9 @@ class ReleaseActionForm(forms.Form):
             .exclude(pk=release.pk)
             .exclude(status=ReleaseStatus.RELEASED),
             required=False,
+            # Radio buttons, not a select: the choices are sentences, too long for a select's width.
+            widget=forms.RadioSelect,
+            blank=True,
             empty_label=_("Stay in this release, not released"),
         )
         field.label_from_instance = lambda obj: _("Move to %(version)s") % {"version": obj.version}  # type: ignore[method-assign]
