@@ -38,7 +38,7 @@ endef
 
 help:
 	@echo "make run           start web, worker and beat on http://127.0.0.1:$(PORT) with the demo project"
-	@echo "make test          run the whole test suite (installs what it needs)"
+	@echo "make test          run the whole test suite, one process per core (installs what it needs)"
 	@echo "make check         lint + typecheck + test + deploy-check: what CI runs"
 	@echo "make bench         backlog, sprints and reminders benchmarks (DATABASE_URL or SQLite; BENCH_ARGS=--quick)"
 	@echo "make lint | typecheck | deploy-check | clean | distclean"
@@ -95,8 +95,9 @@ run: $(RUNTIME_STAMP) messages
 	@echo
 	DEBUG=1 PORT=$(PORT) exec $(PY) bin/run.py --procfile Procfile
 
+# One pytest-xdist worker per core (tests/parallel.py caps -n auto); PYTEST_ARGS=-n0 runs serially.
 test: $(DEV_STAMP) messages browser tools
-	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/pytest -n auto $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; \
 	exit "$$status"
 
@@ -123,9 +124,10 @@ clean:
 	find . -path ./$(VENV) -prune -o -name '*.mo' -type f -print0 | xargs -0 rm -f
 	rm -rf .mypy_cache .ruff_cache .pytest_cache test-artifacts build
 
-# Also the venv and the local data in var/.
+# Also the venv, the local data in var/ and the npm check tools (their stamp goes with them,
+# so the next `make tools` installs them again).
 distclean: clean
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var tools/node_modules
 
 .PHONY: bench
 # Backlog benchmark (5,000 and 50,000 items), then the sprints one (board of 300 cards, burndown and

@@ -43,7 +43,10 @@ class MemberField(serializers.Field):
         return user.get_username()
 
     def to_internal_value(self, value):
-        user = User.objects.filter(username=str(value), memberships__project=self.context["project"]).first()
+        username = str(value)
+        # No username holds NUL, and PostgreSQL refuses it in a query (a 500, not "no such member").
+        members = User.objects.filter(username=username, memberships__project=self.context["project"])
+        user = None if "\x00" in username else members.first()
         if user is None:
             raise serializers.ValidationError(_("Choose a member of this project."))
         return user
@@ -101,7 +104,7 @@ class BacklogItemSerializer(serializers.ModelSerializer):
     status_category = serializers.CharField(source="status.category", read_only=True)
     labels = LabelsField(required=False)
     assignee = MemberField(required=False, allow_null=True)
-    reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
+    reporter = serializers.CharField(source="reporter.username", read_only=True, allow_null=True, default=None)
     # DRF's metaclass moves declared fields off the class, so this does not shadow Field.parent.
     parent = ItemKeyField(required=False, allow_null=True)  # type: ignore[assignment]
     sprint = SprintField(required=False, allow_null=True)
@@ -291,7 +294,7 @@ class MoveView(ProjectScopedMixin, viewsets.GenericViewSet):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(source="author.username", read_only=True, allow_null=True, default=None)
     body_html = serializers.SerializerMethodField()
     mentions: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True
@@ -353,7 +356,7 @@ class CommentViewSet(ItemChildMixin, viewsets.GenericViewSet):
 
 
 class ItemEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = ItemEvent

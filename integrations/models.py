@@ -146,3 +146,76 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} feed {self.prefix}…"
+
+
+class ImportState(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One uploaded file: parsed and previewed at upload, applied later by the ``run_import`` task.
+
+    The bytes are kept until the import succeeds (the task parses them again); the preview and the
+    result are JSON reports the pages and the API render as they are.
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    source = models.CharField(max_length=20)
+    filename = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField(default=b"")
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=ImportState.choices, default=ImportState.PREVIEWED)
+    preview = models.JSONField(default=dict)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)  # the sweeper re-publishes a job queued too long
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.source}) into {self.project_id}: {self.state}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ImportState.SUCCEEDED, ImportState.FAILED)
+
+
+class LinkKind(models.TextChoices):
+    ITEM = "item", _("Item")
+    SPRINT = "sprint", _("Sprint")
+
+
+class SourceLink(models.Model):
+    """An imported object and its key in the source system: a re-import updates it instead of adding another."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    system = models.CharField(max_length=20)  # "jira" | "github" | "scrumboard"
+    kind = models.CharField(max_length=6, choices=LinkKind.choices)
+    source_key = models.CharField(max_length=255)
+    item = models.ForeignKey(
+        "backlog.BacklogItem", on_delete=models.CASCADE, null=True, blank=True, related_name="source_links"
+    )
+    sprint = models.ForeignKey("sprints.Sprint", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    job = models.ForeignKey(ImportJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "system", "kind", "source_key"], name="source_link_unique_per_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.kind} {self.source_key}"

@@ -30,3 +30,19 @@ def sweep_webhooks(grace_seconds: int | None = None) -> int:
     if ids:
         logger.info("webhook sweep re-queued %d of %d deliveries", queued, len(ids))
     return queued
+
+
+@shared_task(acks_late=True)
+def run_import(job_id: int) -> None:
+    """Applies a queued import (one transaction); the job row says how it ended."""
+    from integrations.importing import jobs
+
+    jobs.run_job(job_id)
+
+
+@shared_task
+def sweep_imports() -> dict[str, int]:
+    """Every minute: no import is left queued or running for ever (see ``importing.jobs.sweep``)."""
+    from integrations.importing import jobs
+
+    return jobs.sweep()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations import calendar_views, views, webhook_views
+from integrations import calendar_views, export_views, import_views, views, webhook_views
 
 app_name = "integrations"
 
@@ -31,3 +31,14 @@ urlpatterns += [
         name="webhook_redeliver",
     ),
 ]
+
+# Imports: upload a file, check its preview, run it, follow its progress.
+IMPORTS = "projects/<str:key>/integrations/imports/"
+urlpatterns += [
+    path(IMPORTS, import_views.import_list, name="imports"),
+    path(IMPORTS + "<int:pk>/", import_views.import_detail, name="import_detail"),
+    path(IMPORTS + "<int:pk>/run/", import_views.import_run, name="import_run"),
+]
+
+# The whole project as one JSON file (the same document as the API's export).
+urlpatterns += [path("projects/<str:key>/integrations/export/", export_views.export_download, name="export")]

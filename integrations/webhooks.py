@@ -31,6 +31,7 @@ from integrations.models import DeliveryState, Webhook, WebhookDelivery, Webhook
 from projects.models import Project
 from roles import policy
 from roles.models import Permission
+from scrumboard import outbox
 from scrumboard.errors import ConflictError
 
 logger = logging.getLogger(__name__)
@@ -202,41 +203,15 @@ def redeliver(*, delivery: WebhookDelivery, by) -> WebhookDelivery:
         redelivery_of=delivery,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(partial(publish_delivery, row.pk))
+    transaction.on_commit(partial(publish_many, [row.pk]))
     return row
 
 
-# After a failed publish the broker is not tried again for this long (see notifications.services).
-BROKER_PAUSE = datetime.timedelta(seconds=30)
-_broker_down_until: datetime.datetime | None = None
-
-
 def publish_many(delivery_ids: Iterable[int]) -> int:
-    """Hands rows to the broker until it refuses one (the rest wait for the sweeper); returns how many went."""
-    sent = 0
-    for delivery_id in delivery_ids:
-        if not publish_delivery(delivery_id):
-            break
-        sent += 1
-    return sent
+    """Hands rows to the broker through the one outbox publisher; how many went (the rest wait for the sweeper)."""
+    from integrations.tasks import deliver_webhook  # tasks imports this module
 
-
-def publish_delivery(delivery_id: int) -> bool:
-    """Hands one row to the broker; never raises (the row is safe in the outbox either way)."""
-    global _broker_down_until
-    from integrations.tasks import deliver_webhook
-
-    now = datetime.datetime.now(datetime.UTC)
-    if _broker_down_until is not None and now < _broker_down_until:
-        return False
-    try:
-        deliver_webhook.apply_async((delivery_id,), retry=False)
-    except Exception:  # the broker's error types vary by transport; all mean "not queued"
-        logger.warning("broker unreachable: webhook delivery %s waits for the sweeper", delivery_id, exc_info=True)
-        _broker_down_until = now + BROKER_PAUSE
-        return False
-    _broker_down_until = None
-    return True
+    return outbox.publish_many(deliver_webhook, delivery_ids)
 
 
 def due_for_delivery(now: datetime.datetime | None = None, *, grace: datetime.timedelta | None = None) -> list[int]:

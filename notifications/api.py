@@ -12,7 +12,7 @@ from notifications import selectors, services, settings_services
 from notifications.messages import rendered
 from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationSettings
 from projects.models import validate_timezone
-from scrumboard.api import CursorPagination, id_field
+from scrumboard.api import ClockTimeField, CursorPagination, id_field
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -66,8 +66,8 @@ class PreferenceSerializer(serializers.Serializer):
 
 
 class QuietHoursSerializer(serializers.Serializer):
-    quiet_from = serializers.TimeField(allow_null=True, required=False, default=None)
-    quiet_to = serializers.TimeField(allow_null=True, required=False, default=None)
+    quiet_from = ClockTimeField(allow_null=True, required=False, default=None)
+    quiet_to = ClockTimeField(allow_null=True, required=False, default=None)
     timezone = serializers.CharField(default="UTC", validators=[validate_timezone])
 
     def validate(self, attrs):
@@ -77,8 +77,8 @@ class QuietHoursSerializer(serializers.Serializer):
 
 
 class WorkingHoursSerializer(serializers.Serializer):
-    work_from = serializers.TimeField(allow_null=True, required=False, default=None)
-    work_to = serializers.TimeField(allow_null=True, required=False, default=None)
+    work_from = ClockTimeField(allow_null=True, required=False, default=None)
+    work_to = ClockTimeField(allow_null=True, required=False, default=None)
     # ISO weekdays, 1 = Monday; empty: each project's working days.
     work_days = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=7), required=False, default=list, max_length=7

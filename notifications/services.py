@@ -21,6 +21,7 @@ from notifications.models import (
     NotificationSettings,
     State,
 )
+from scrumboard import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -159,43 +160,11 @@ def _insert_unless_there(row: Notification) -> bool:
     return True
 
 
-# After a failed publish the broker is not tried again for this long: with the broker down, a
-# transaction that wrote many rows must not wait out a connection timeout for each. The rows
-# stay pending and ``sweep`` queues them once the broker is back.
-BROKER_PAUSE = datetime.timedelta(seconds=30)
-_broker_down_until: datetime.datetime | None = None
-
-
-def queue_delivery(notification_id: int) -> None:
-    transaction.on_commit(partial(publish_delivery, notification_id))
-
-
 def publish_many(notification_ids: Iterable[int]) -> int:
-    """Hands rows to the broker until it refuses one (the rest wait for the sweeper); returns how many went."""
-    sent = 0
-    for notification_id in notification_ids:
-        if not publish_delivery(notification_id):
-            break
-        sent += 1
-    return sent
+    """Hands rows to the broker through the one outbox publisher; how many went (the rest wait for the sweeper)."""
+    from notifications.tasks import deliver  # tasks imports this module
 
-
-def publish_delivery(notification_id: int) -> bool:
-    """Hands one row to the broker; never raises (the row is safe in the outbox either way)."""
-    global _broker_down_until
-    from notifications.tasks import deliver
-
-    now = datetime.datetime.now(datetime.UTC)
-    if _broker_down_until is not None and now < _broker_down_until:
-        return False
-    try:
-        deliver.apply_async((notification_id,), retry=False)
-    except Exception:  # the broker's error types vary by transport; all mean "not queued"
-        logger.warning("broker unreachable: notification %s waits for the sweeper", notification_id, exc_info=True)
-        _broker_down_until = now + BROKER_PAUSE
-        return False
-    _broker_down_until = None
-    return True
+    return outbox.publish_many(deliver, notification_ids)
 
 
 def backoff(attempts: int) -> datetime.timedelta:

@@ -26,11 +26,10 @@ def sweep(grace_seconds: int | None = None) -> int:
     """
     grace = None if grace_seconds is None else datetime.timedelta(seconds=grace_seconds)
     ids = services.due_for_delivery(grace=grace)
-    for notification_id in ids:
-        deliver.delay(notification_id)
+    queued = services.publish_many(ids)
     if ids:
-        logger.info("sweep re-queued %d notifications", len(ids))
-    return len(ids)
+        logger.info("sweep re-queued %d of %d notifications", queued, len(ids))
+    return queued
 
 
 @shared_task(acks_late=True)

@@ -9,10 +9,11 @@ from projects import services
 from projects.models import SETTINGS_FIELDS, Project, validate_working_days
 from roles import policy
 from roles.models import Membership
-from scrumboard.api import CursorPagination, ETagMixin, created
+from scrumboard.api import ClockTimeField, CursorPagination, ETagMixin, created
 
 
 class ProjectSerializer(serializers.ModelSerializer):
+    daily_scrum_time = ClockTimeField(required=False)
     working_days = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7), required=False)
     my_role = serializers.SerializerMethodField()
     my_permissions = serializers.SerializerMethodField()

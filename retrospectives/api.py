@@ -32,7 +32,7 @@ from sprints.models import Sprint
 
 
 class RetrospectiveSerializer(serializers.ModelSerializer):
-    sprint = serializers.IntegerField(source="sprint_id", read_only=True)
+    sprint = serializers.IntegerField(source="sprint_id", read_only=True, allow_null=True)
     sprint_name = serializers.SerializerMethodField()
     facilitator = serializers.SerializerMethodField()
     card_count = serializers.IntegerField(read_only=True, default=None)

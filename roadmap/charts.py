@@ -393,7 +393,8 @@ def timeline(data: Roadmap, *, links: Links, title: str) -> SafeString:
         )
 
     chart_id = "roadmap-" + hashlib.blake2b(f"{title}\n{height}".encode(), digest_size=5).hexdigest()
-    summary = _("%(start)s \u2013 %(end)s. Phases: %(phases)s; milestones: %(milestones)s; releases: %(releases)s.") % {
+    # The dash is the character itself: xgettext keeps a "\u2013" escape as text, and the msgid never matches.
+    summary = _("%(start)s – %(end)s. Phases: %(phases)s; milestones: %(milestones)s; releases: %(releases)s.") % {  # noqa: RUF001
         "start": _day(scale.start),
         "end": _day(scale.end),
         "phases": len(data.phases),

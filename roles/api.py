@@ -51,7 +51,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 class InvitationSerializer(serializers.ModelSerializer):
     role = RoleRefField()
     state = serializers.CharField(read_only=True)
-    invited_by = serializers.CharField(source="invited_by.username", read_only=True, default=None)
+    invited_by = serializers.CharField(source="invited_by.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Invitation

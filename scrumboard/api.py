@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -114,6 +115,27 @@ MAX_ID = 2**63 - 1
 def id_field(**kwargs) -> serializers.IntegerField:
     """An object's id in a request body."""
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+# A time of day on a wall clock: the project's (or the user's) time zone gives it meaning, so it
+# carries no offset (that would change with daylight saving). JSON Schema's "format: time" is
+# RFC 3339's full-time, which requires one: the schema says what is sent, HH:MM, instead.
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": CLOCK_TIME_PATTERN,
+        "example": "10:00",
+        "description": "A time of day, HH:MM (seconds accepted on input), in the time zone it belongs to; no offset.",
+    }
+)
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time of day: ``HH:MM`` out, ``HH:MM`` or ``HH:MM:SS`` in, never an offset."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
 
 
 class CursorPagination(pagination.CursorPagination):

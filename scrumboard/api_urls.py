@@ -16,6 +16,8 @@ from backlog.api import (
 )
 from integrations.api import ApiTokenViewSet, MeView, PasswordTokenView
 from integrations.calendar_views import CalendarFeedView
+from integrations.export_api import ProjectExportView
+from integrations.import_api import ImportJobViewSet
 from integrations.webhook_api import DeliveryViewSet, WebhookViewSet
 from notifications.api_urls import urlpatterns as notification_routes
 from projects.api import ProjectViewSet
@@ -114,3 +116,14 @@ urlpatterns += [
         name="webhook-redeliver",
     ),
 ]
+
+# Imports: upload (parsed and previewed), run in the background, follow the progress.
+IMPORT = PROJECT + "imports/<int:pk>/"
+urlpatterns += [
+    path(PROJECT + "imports/", ImportJobViewSet.as_view(LIST), name="import-list"),
+    path(IMPORT, ImportJobViewSet.as_view({"get": "retrieve"}), name="import-detail"),
+    path(IMPORT + "run/", ImportJobViewSet.as_view({"post": "run"}), name="import-run"),
+]
+
+# The whole project as one JSON document (restored by an import of source "scrumboard").
+urlpatterns += [path(PROJECT + "export/", ProjectExportView.as_view({"get": "export"}), name="project-export")]

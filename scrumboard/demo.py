@@ -27,6 +27,7 @@ from retrospectives import demo as retrospectives_demo
 from roadmap import demo as roadmap_demo
 from roles.models import Role
 from roles.services import add_member
+from scrumboard import outbox
 from sprints.models import GoalOutcome, Sprint
 from sprints.services import (
     Unfinished,
@@ -67,8 +68,14 @@ def _user(username: str, first: str, last: str):
     return user
 
 
-@transaction.atomic
 def load_demo() -> Project:
+    """The demo project, its team and history; loading it again adds nothing."""
+    with outbox.held():  # around the commit, whose on_commit hooks publish
+        return _load_demo()
+
+
+@transaction.atomic
+def _load_demo() -> Project:
     project = Project.objects.filter(key=DEMO_KEY).first()
     first_load = project is None or not BacklogItem.objects.filter(project=project).exists()
     calendar = DemoCalendar.ending_today()

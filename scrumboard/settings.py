@@ -144,6 +144,7 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),  # kombu's default is the working directory
         "store_processed": False,
+        "polling_interval": 0.1,  # kombu's 1 s takes one message a second from the folder
     }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_SERIALIZER = "json"
@@ -162,6 +163,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "notifications-sweep": {"task": "notifications.tasks.sweep", "schedule": 60.0},
     # Webhook deliveries left pending (broker down, worker killed, back-off over).
     "webhooks-sweep": {"task": "integrations.tasks.sweep_webhooks", "schedule": 60.0},
+    "imports-sweep": {"task": "integrations.tasks.sweep_imports", "schedule": 60.0},
 }
 # The daily scrum reminder goes this many minutes before the meeting.
 DAILY_SCRUM_REMINDER_MINUTES = int(os.environ.get("DAILY_SCRUM_REMINDER_MINUTES", "10"))
@@ -202,6 +204,11 @@ WEBHOOK_SIGNING_KEY = get_secret("WEBHOOK_SIGNING_KEY") or ""
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 # A subscription turns itself off after this many consecutive failed deliveries.
 WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "10"))
+
+# Imports (integrations/importing): the largest upload accepted (413 past it) and the most rows
+# one file may hold (the parsers refuse more with a 400 naming the count).
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "10000"))
 
 # --- Internationalisation -----------------------------------------------------------
 LANGUAGE_CODE = "en"

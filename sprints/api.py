@@ -26,7 +26,10 @@ LATEST_SPRINT_DATE = datetime.date(2999, 12, 31)
 
 class SprintSerializer(serializers.ModelSerializer):
     item_count = serializers.IntegerField(read_only=True, default=None)
-    points_total = serializers.DecimalField(max_digits=9, decimal_places=1, read_only=True, default=None)
+    # Null when no item of the sprint has points (a SUM over nothing).
+    points_total = serializers.DecimalField(
+        max_digits=9, decimal_places=1, read_only=True, allow_null=True, default=None
+    )
     goal_outcome = serializers.ChoiceField(choices=GoalOutcome.choices, required=False, allow_blank=True)
 
     class Meta:
@@ -425,13 +428,18 @@ class CapacityView(SprintScopedMixin, viewsets.GenericViewSet):
         return Response(self._data(sprint))
 
 
+class FeedbackPagination(CursorPagination):
+    ordering = "number"  # in the order it was captured
+
+
 class FeedbackView(SprintScopedMixin, viewsets.GenericViewSet):
     serializer_class = FeedbackSerializer
+    pagination_class = FeedbackPagination
 
     @extend_schema(responses=BacklogItemSerializer(many=True), summary="Feedback captured at the sprint review")
     def list(self, request, key: str, pk: int):
-        items = BacklogItem.objects.filter(feedback_from=self.sprint()).for_list().order_by("number")
-        return Response(BacklogItemSerializer(items, many=True, context=self._context()).data)
+        page = self.paginate_queryset(BacklogItem.objects.filter(feedback_from=self.sprint()).for_list())
+        return self.get_paginated_response(BacklogItemSerializer(page, many=True, context=self._context()).data)
 
     @extend_schema(
         request=FeedbackSerializer,

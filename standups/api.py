@@ -103,7 +103,7 @@ class AttendanceSerializer(serializers.Serializer):
 class EntrySerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="user.username", read_only=True)
     items = serializers.ListField(child=ItemKeyField(), required=False, write_only=True)
-    impediment = serializers.IntegerField(source="impediment_id", read_only=True)
+    impediment = serializers.IntegerField(source="impediment_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Entry
@@ -118,8 +118,8 @@ class EntrySerializer(serializers.ModelSerializer):
 
 class ImpedimentSerializer(serializers.ModelSerializer):
     owner = MemberField(required=False)
-    raised_by = serializers.CharField(source="raised_by.username", read_only=True, default=None)
-    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, default=None)
+    raised_by = serializers.CharField(source="raised_by.username", read_only=True, allow_null=True, default=None)
+    resolved_by = serializers.CharField(source="resolved_by.username", read_only=True, allow_null=True, default=None)
     items = serializers.ListField(child=ItemKeyField(), required=False, write_only=True)
     state = serializers.ChoiceField(choices=ImpedimentState.choices, required=False)
 

@@ -69,6 +69,7 @@ def test_bad_input_gets_field_errors_and_changes_nothing(api, project, product_o
         ({"estimate": "4"}, "estimate"),
         ({"status": "Nope"}, "status"),
         ({"assignee": "ghost"}, "assignee"),
+        ({"assignee": "dev\x00"}, "assignee"),  # PostgreSQL refuses NUL in a query: a 500 unless checked first
         ({"type": "saga"}, "type"),
         ({"parent": "SB-99"}, "parent"),
         ({"title": ""}, "title"),

@@ -602,7 +602,7 @@ def measure(profile: Profile) -> Result:
     published: list[int] = []
     with (
         time_machine.travel(INSTANT, tick=True),
-        mock.patch.object(services, "publish_delivery", published.append),
+        mock.patch.object(services, "publish_many", published.extend),
         override_settings(EMAIL_BACKEND=LOCMEM),
     ):
         due = schedule.due_reminders(INSTANT)

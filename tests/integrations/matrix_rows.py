@@ -106,3 +106,66 @@ FOREIGN = {
         state=lambda obj: _hook_and_log(obj.webhook),
     ),
 }
+
+
+# --- imports: every route, reads included, takes "manage integrations" -----------------------------
+
+IMPORT_CSV = b"Summary,Issue key,Issue Type,Status\nFirst imported story,J-1,Story,To Do\n"
+
+
+def sb_import(ctx: Ctx):
+    """A previewed import of SB (one per test), uploaded by the administrator."""
+    from integrations.importing import jobs
+    from integrations.models import ImportJob
+
+    job = ImportJob.objects.filter(project=ctx.project).first()
+    return job or jobs.create_job(project=ctx.project, by=ctx.admin, filename="jira.csv", data=IMPORT_CSV)
+
+
+def import_job(ctx: Ctx) -> dict:
+    return {"key": ctx.project.key, "pk": sb_import(ctx).pk}
+
+
+def project_with_import(ctx: Ctx) -> dict:
+    sb_import(ctx)
+    return project_key(ctx)
+
+
+IMPORT_ROWS: list[Row] = [
+    Row("api:import-list", "GET", project_with_import, manage(200)),
+    # The matrix sends JSON: no file, so the permission holders get the "file" field's 400.
+    Row("api:import-list", "POST", project_key, manage(400), data=lambda ctx: {"source": "jira_csv"}),
+    Row("api:import-detail", "GET", import_job, manage(200)),
+    Row("api:import-run", "POST", import_job, manage(202)),
+]
+
+
+def _foreign_import(team):
+    """XX's previewed import, while SB has one too."""
+    from integrations.importing import jobs
+
+    jobs.create_job(project=team.project, by=team.admin, filename="sb.csv", data=IMPORT_CSV)
+    other = make_project(key="XX")
+    owner = other.memberships.get().user
+    return jobs.create_job(project=other, by=owner, filename="xx.csv", data=IMPORT_CSV)
+
+
+def _import_state(job) -> tuple:
+    from integrations.models import ImportJob
+
+    return tuple(ImportJob.objects.filter(pk=job.pk).values_list("state", "started_at", "progress_done"))
+
+
+FOREIGN.update(
+    {
+        "api:import-detail": Foreign(_foreign_import, state=_import_state),
+        "api:import-run": Foreign(_foreign_import, state=_import_state),
+    }
+)
+
+
+# --- the whole-project export: "manage integrations" (it holds everything the project holds) -------
+
+EXPORT_ROWS: list[Row] = [
+    Row("api:project-export", "GET", project_key, manage(200)),
+]

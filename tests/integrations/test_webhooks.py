@@ -22,6 +22,7 @@ from integrations.models import DeliveryState, Webhook, WebhookDelivery
 from retrospectives import services as retro_services
 from retrospectives.models import PHASES, Phase, Retrospective
 from roadmap import services as roadmap_services
+from scrumboard import outbox
 from scrumboard.errors import ConflictError
 from sprints import services as sprint_services
 from standups import services as standup_services
@@ -48,9 +49,9 @@ def local(stamp: str) -> datetime.datetime:
 @pytest.fixture(autouse=True)
 def _private_targets_and_broker_up(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver listens on 127.0.0.1
-    webhooks._broker_down_until = None
+    outbox.resume()
     yield
-    webhooks._broker_down_until = None
+    outbox.resume()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import zoneinfo
 
 import pytest
 
-from notifications import services as notification_services
+from scrumboard import outbox
 from sprints import services as sprint_services
 from tests.factories import UserFactory, make_member, make_project
 
@@ -26,9 +26,9 @@ def local(stamp: str, tz: str) -> datetime.datetime:
 @pytest.fixture(autouse=True)
 def _broker_up():
     """A broker failure pauses publishing process-wide: no test inherits another's pause."""
-    notification_services._broker_down_until = None
+    outbox.resume()
     yield
-    notification_services._broker_down_until = None
+    outbox.resume()
 
 
 @pytest.fixture

@@ -197,15 +197,15 @@ def test_sweep_requeues_rows_left_pending_past_their_time(developer, scrum_maste
     sent = remind(scrum_master)
     for row in sent:
         tasks.deliver(row.pk)
-    with mock.patch.object(tasks.deliver, "delay") as delay:
+    with mock.patch.object(tasks.deliver, "apply_async") as apply_async:
         assert tasks.sweep() == 0  # fresh rows get their own on_commit delivery first
         at(start + datetime.timedelta(minutes=2))
         assert tasks.sweep() == 2
     stale = set(Notification.objects.filter(recipient=developer).values_list("pk", flat=True))
-    assert {call.args[0] for call in delay.call_args_list} == stale
+    assert {call.args[0][0] for call in apply_async.call_args_list} == stale
     for pk in stale:
         tasks.deliver(pk)
     assert set(Notification.objects.values_list("state", flat=True)) == {State.SENT}
-    with mock.patch.object(tasks.deliver, "delay") as delay:
+    with mock.patch.object(tasks.deliver, "apply_async") as apply_async:
         assert tasks.sweep() == 0
-    delay.assert_not_called()
+    apply_async.assert_not_called()

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from notifications import messages, receivers, reminders, services, tasks
 from notifications.models import Channel, Kind, Notification, NotificationSettings, State
+from scrumboard import outbox
 from scrumboard.celery import app
 from sprints import services as sprint_services
 from sprints.models import Sprint, SprintState
@@ -375,21 +376,21 @@ def test_publish_never_raises_with_the_broker_down_and_pauses(at, caplog):
     at(now)
     refused = OperationalError("[Errno 111] Connection refused")
     with mock.patch.object(tasks.deliver, "apply_async", side_effect=refused) as apply_async:
-        with caplog.at_level(logging.WARNING, logger="notifications.services"):
-            assert services.publish_delivery(1) is False
+        with caplog.at_level(logging.WARNING, logger="scrumboard.outbox"):
+            assert outbox.publish(tasks.deliver, 1) is False
         assert "broker unreachable" in caplog.text
         at(now + datetime.timedelta(seconds=29))
-        assert services.publish_delivery(2) is False  # paused: the broker is not even tried
+        assert outbox.publish(tasks.deliver, 2) is False  # paused: the broker is not even tried
         assert apply_async.call_count == 1
         at(now + datetime.timedelta(seconds=31))
-        assert services.publish_delivery(3) is False  # tried again after the pause
+        assert outbox.publish(tasks.deliver, 3) is False  # tried again after the pause
         assert apply_async.call_count == 2
     with mock.patch.object(tasks.deliver, "apply_async") as apply_async:
         at(now + datetime.timedelta(seconds=62))
-        assert services.publish_delivery(4) is True
+        assert outbox.publish(tasks.deliver, 4) is True
         apply_async.assert_called_once_with((4,), retry=False)
-        assert services._broker_down_until is None
-        assert services.publish_delivery(5) is True
+        assert not outbox.broker_paused()
+        assert outbox.publish(tasks.deliver, 5) is True
 
 
 def test_rows_written_with_the_broker_down_wait_for_the_sweeper(
@@ -409,9 +410,11 @@ def test_rows_written_with_the_broker_down_wait_for_the_sweeper(
     assert apply_async.call_count == 1
     assert set(Notification.objects.values_list("state", flat=True)) == {State.PENDING}
     at(now + datetime.timedelta(minutes=2))
-    with mock.patch.object(tasks.deliver, "delay") as delay:
+    with mock.patch.object(tasks.deliver, "apply_async") as apply_async:
         assert tasks.sweep() == 6
-    assert {call.args[0] for call in delay.call_args_list} == set(Notification.objects.values_list("pk", flat=True))
+    assert {call.args[0][0] for call in apply_async.call_args_list} == set(
+        Notification.objects.values_list("pk", flat=True)
+    )
 
 
 def test_an_unreachable_broker_url_does_not_break_the_request(
@@ -431,15 +434,15 @@ def test_an_unreachable_broker_url_does_not_break_the_request(
         conf.broker_connection_timeout = 1
         reset_pools()
         with (
-            caplog.at_level(logging.WARNING, logger="notifications.services"),
+            caplog.at_level(logging.WARNING, logger="scrumboard.outbox"),
             django_capture_on_commit_callbacks(execute=True),
         ):
             rows = mention(developer)
-        (record,) = [r for r in caplog.records if r.name == "notifications.services"]  # one try, then paused
+        (record,) = [r for r in caplog.records if r.name == "scrumboard.outbox"]  # one try, then paused
         assert record.exc_info and isinstance(record.exc_info[1], OperationalError)
-        assert services._broker_down_until is not None
+        assert outbox.broker_paused()
         assert {row.state for row in rows} == {State.PENDING}
-        assert services.publish_delivery(rows[0].pk) is False
+        assert services.publish_many([rows[0].pk]) == 0
     finally:
         conf.broker_url, conf.broker_transport_options, conf.broker_connection_timeout = saved
         reset_pools()

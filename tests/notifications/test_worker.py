@@ -20,19 +20,14 @@ from django.utils import timezone
 from backlog import services as backlog_services
 from notifications import reminders, services, tasks
 from notifications.models import Channel, Kind, Notification, State
+from scrumboard import outbox as publisher
 from sprints import services as sprint_services
 from tests.notifications.conftest import END, START, local
 from tests.notifications.worker_backends import STALL_TO, STARTED
-from tests.notifications.worker_support import (
-    RedisServer,
-    Worker,
-    mail_sent,
-    publishing_to,
-    reset_publisher,
-    wait_for,
-    worker_environment,
-)
+from tests.notifications.worker_support import Worker, mail_sent, reset_publisher, wait_for
 
+# The real-worker fixtures: redis_server, mail_log, start_worker.
+pytest_plugins = ["tests.worker"]
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 # Tuesday 2026-03-03, five minutes before SB's 10:00 daily scrum in Almaty: the "starts in
@@ -40,42 +35,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 SCRUM_SOON = local("2026-03-03T09:55", "Asia/Almaty")
 DELIVERY_TIMEOUT = 30
 SENTINEL = "worker-test-sentinel"
-
-
-@pytest.fixture
-def redis_server(tmp_path, monkeypatch):
-    """A redis-server of the test's own; the test process publishes to it meanwhile."""
-    monkeypatch.setattr(services, "_broker_down_until", None)
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    try:
-        with publishing_to(server.url):
-            yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def mail_log(tmp_path):
-    return tmp_path / "mail.log"
-
-
-@pytest.fixture
-def start_worker(transactional_db, redis_server, mail_log, tmp_path):
-    """``start_worker(**env)`` starts a worker on the test's Redis and database; all are stopped after."""
-    if connection.vendor != "postgresql":  # another process cannot share an SQLite test database
-        pytest.fail(f"the worker tests need PostgreSQL, not {connection.vendor}")
-    workers: list[Worker] = []
-
-    def start(**extra_env: str) -> Worker:
-        env = worker_environment(redis_url=redis_server.url, var_dir=tmp_path / "var", mail_log=mail_log, **extra_env)
-        worker = Worker(env=env, log_path=tmp_path / f"worker-{len(workers)}.log")
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
 
 
 @pytest.fixture
@@ -199,7 +158,7 @@ def test_the_beats_tick_run_by_the_worker_writes_due_reminders_and_the_worker_de
 
 
 def test_sprint_completes_while_redis_is_down_and_the_sweep_delivers_every_row_once(
-    team, active_sprint, redis_server, start_worker, mail_log, monkeypatch
+    team, active_sprint, redis_server, start_worker, mail_log
 ):
     worker = start_worker()
     worker.wait_ready()
@@ -212,7 +171,7 @@ def test_sprint_completes_while_redis_is_down_and_the_sweep_delivers_every_row_o
     # One refused publish (no kombu connection retries: the transport's max_retries is 0), then the
     # 30 s pause skips the other rows.
     assert took < 2, f"completing the sprint took {took:.1f} s with the broker down"
-    assert services._broker_down_until is not None  # the publish was tried, failed, and paused
+    assert publisher.broker_paused()  # the publish was tried, failed, and paused
     due = outbox().filter(kind=Kind.RETROSPECTIVE_DUE, subject=f"sprint:{active_sprint.pk}")
     assert {(row.recipient, row.channel) for row in due} == {
         (user, channel) for user in members(team) for channel in Channel.values
@@ -220,7 +179,7 @@ def test_sprint_completes_while_redis_is_down_and_the_sweep_delivers_every_row_o
     assert {(row.state, row.attempts) for row in outbox()} == {(State.PENDING, 0)}
 
     redis_server.start()  # the same port, empty (no persistence)
-    monkeypatch.setattr(services, "_broker_down_until", None)  # as if the 30 s pause were over
+    publisher.resume()  # as if the 30 s pause were over
     reset_publisher()
     # Two sweeps, as from two beats: the second runs before any delivery, so every row is queued
     # twice and the second delivery must find it sent.

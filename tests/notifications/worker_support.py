@@ -1,8 +1,9 @@
 """Real processes for the worker tests: a throwaway redis-server, Celery workers, the mail log.
 
-Each test gets a redis-server of its own on a free port (no persistence), so stopping it
-disturbs nothing else, and workers that read the test database. Everything started here is
-stopped by the caller's fixture teardown.
+Each test gets a redis-server of its own (no persistence) on a port from its xdist worker's block
+(``tests.parallel.free_port``), so stopping it disturbs nothing else, and restarting it finds the
+port still free; and workers that read the test database. Everything started here is stopped by
+the caller's fixture teardown.
 """
 
 import ctypes
@@ -10,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +31,7 @@ from redis.retry import Retry
 
 from scrumboard.celery import app
 from tests.notifications import worker_backends
+from tests.parallel import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -39,12 +40,6 @@ MAIL_BACKEND = f"{worker_backends.__name__}.MailLogBackend"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(

@@ -1,3 +1,4 @@
+import datetime
 import threading
 
 import pytest
@@ -237,6 +238,8 @@ def test_key_cannot_be_changed(team, api):
         ("sprint_length_days", 32),
         ("daily_scrum_minutes", 120),
         ("daily_scrum_time", "25:00"),
+        ("daily_scrum_time", "09:30+05:00"),  # a wall-clock time in the project's zone: an offset means nothing
+        ("daily_scrum_time", "9.30"),
     ],
 )
 def test_invalid_setting_is_a_field_error_and_changes_nothing(team, api, field, value):
@@ -248,6 +251,15 @@ def test_invalid_setting_is_a_field_error_and_changes_nothing(team, api, field, 
     assert set(body["errors"]) == {field}
     assert all(isinstance(message, str) for message in body["errors"][field])
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("09:30", datetime.time(9, 30)), ("09:30:00", datetime.time(9, 30))])
+def test_daily_scrum_time_is_a_wall_clock_time_read_back_as_hh_mm(team, api, sent, stored):
+    response = api.as_(team.admin).patch(SB, {"daily_scrum_time": sent}, format="json")
+    assert response.status_code == 200
+    assert response.json()["daily_scrum_time"] == "09:30"
+    assert Project.objects.get(key="SB").daily_scrum_time == stored
+    assert api.get(SB).json()["daily_scrum_time"] == "09:30"
 
 
 def test_developer_cannot_update_the_project(team, api):

@@ -1,4 +1,5 @@
-"""Schemathesis over every operation of the OpenAPI schema: no 500, no status the schema does not list.
+"""Schemathesis over every operation of the OpenAPI schema: no 500, no status the schema does not list,
+and every response in the content type and the shape the schema documents for its status.
 
 The schema is generated in-process (drf-spectacular) and the requests go through the WSGI
 application inside the test's transaction. The caller is SB's administrator with a
@@ -20,7 +21,11 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from integrations.models import TokenScope
 from integrations.services import create_token
@@ -119,7 +124,15 @@ def test_every_operation_has_a_matrix_row_for_its_path_parameters():
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_generated_input_without_server_errors_or_undocumented_statuses(case, caller):
+def test_api_answers_generated_input_without_server_errors_or_undocumented_statuses_or_shapes(case, caller):
     case.path_parameters = caller.path_parameters(case.operation.method.upper(), case.operation.path)
     response = case.call(headers=caller.headers)
-    case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )

@@ -7,7 +7,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -17,14 +16,6 @@ from tests.scrumboard.worker_tasks import MARK_TASK
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
-# A database of its own, so the worker's queue never meets the suite's cache or broker.
-WORKER_DB = 15
-
-
-def _redis_url_for_worker() -> str:
-    parts = urlsplit(os.environ["REDIS_URL"])
-    db = WORKER_DB if parts.path.strip("/") != str(WORKER_DB) else WORKER_DB - 1
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def _wait_for(condition, *, timeout: float, interval: float = 0.2, worker: subprocess.Popen | None = None):
@@ -39,21 +30,15 @@ def _wait_for(condition, *, timeout: float, interval: float = 0.2, worker: subpr
     return None
 
 
-@pytest.fixture
-def worker_redis_url():
-    url = _redis_url_for_worker()
-    client = redis.Redis.from_url(url)
-    client.flushdb()  # messages left by an earlier, interrupted run
-    yield url
-    client.flushdb()
-    client.close()
-
-
 @pytest.mark.redis
-def test_real_worker_runs_a_task_sent_through_redis(worker_redis_url, tmp_path):
+def test_real_worker_runs_a_task_sent_through_redis(tmp_path):
+    # A queue of its own on the test run's Redis database: the worker takes nothing the suite
+    # publishes, and an earlier, interrupted run's message waits on a queue nobody reads.
+    redis_url = os.environ["REDIS_URL"]
+    queue = f"smoke-{uuid.uuid4().hex}"
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
-        REDIS_URL=worker_redis_url,
+        REDIS_URL=redis_url,
         SCRUMBOARD_VAR_DIR=str(tmp_path / "var"),
         DJANGO_SETTINGS_MODULE="scrumboard.settings",
         PYTHONUNBUFFERED="1",
@@ -62,16 +47,16 @@ def test_real_worker_runs_a_task_sent_through_redis(worker_redis_url, tmp_path):
     log_path = tmp_path / "worker.log"
     args = [
         str(CELERY), "-A", "scrumboard", "worker", "--include", "tests.scrumboard.worker_tasks",
-        "--loglevel", "INFO", "--concurrency", "1", "--hostname", f"smoke-{uuid.uuid4().hex[:8]}@%h",
+        "--queues", queue, "--loglevel", "INFO", "--concurrency", "1", "--hostname", f"{queue}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
     with log_path.open("w") as log:
         worker = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     key, value = f"smoke:{uuid.uuid4().hex}", uuid.uuid4().hex
-    sender = Celery("smoke-sender", broker=worker_redis_url, set_as_current=False)
-    store = redis.Redis.from_url(worker_redis_url)
+    sender = Celery("smoke-sender", broker=redis_url, set_as_current=False)
+    store = redis.Redis.from_url(redis_url)
     try:
-        sender.send_task(MARK_TASK, args=[worker_redis_url, key, value])
+        sender.send_task(MARK_TASK, args=[redis_url, key, value], queue=queue)
         seen = _wait_for(lambda: store.get(key), timeout=60, worker=worker)
         assert seen == value.encode(), log_path.read_text()
         assert _wait_for(lambda: f"Task {MARK_TASK}" in log_path.read_text(), timeout=10), log_path.read_text()

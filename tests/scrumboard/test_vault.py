@@ -7,7 +7,6 @@ the stand-in runs in this process and the subprocess reaches it over HTTP.
 import html
 import json
 import logging
-import socket
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from django.urls import path
 
 from scrumboard.observability import RedactSecretsFilter
 from scrumboard.secrets import get_secret, require_secrets, secret_values
+from tests.parallel import free_port
 from tests.scrumboard.test_settings import clean_env, run
 from tests.scrumboard.vault_stub import VAULT_VARIABLES, VaultStub, fresh_secrets_fixture  # noqa: F401 - a fixture
 
@@ -50,12 +50,6 @@ def assert_no_secret_in(text: str) -> None:
     for secret in SECRET_TEXTS:
         assert secret not in text
         assert html.escape(secret) not in text
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- Reading -------------------------------------------------------------------------------

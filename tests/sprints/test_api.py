@@ -605,7 +605,7 @@ def test_feedback_becomes_a_labelled_backlog_item(api, team):
         "To Do",
     )
     reader = api.as_(team.stakeholder)
-    assert [row["key"] for row in reader.get(url(sprint, "feedback/")).json()] == [body["key"]]
+    assert [row["key"] for row in reader.get(url(sprint, "feedback/")).json()["results"]] == [body["key"]]
     assert reader.get(url(sprint, "report/")).json()["feedback"] == [{"key": body["key"], "title": "Export to PDF"}]
     assert_error(reader.post(url(sprint, "feedback/"), {"title": "Mine"}, format="json"), 403, "permission_denied")
     client = api.as_(team.developer)  # anyone who edits the backlog may capture feedback
