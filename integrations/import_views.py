@@ -3,6 +3,8 @@
 Every page takes "manage integrations" (as the API). Writes go through ``integrations.importing.jobs``.
 """
 
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -111,6 +113,18 @@ def _labelled(counts: dict, labels: dict) -> list[tuple[str, object]]:
     return [(str(labels.get(key, key.replace("_", " "))), value) for key, value in counts.items()]
 
 
+def _with_dates(rows: list[dict]) -> list[dict]:
+    """Sprint rows with their ISO dates as dates, for the page to show in the reader's format."""
+    return [{**row, **{k: _date(row.get(k)) for k in ("start", "end")}} for row in rows]
+
+
+def _date(value):
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def _with_labels(rows: list[dict], key: str, labels: dict) -> list[dict]:
     """Report rows with one code (a category, a state) shown by its label."""
     return [{**row, key: labels.get(row.get(key), row.get(key))} for row in rows]
@@ -133,7 +147,7 @@ def import_detail(request, project, pk: int):
         "left_out_rows": _left_out_rows(job.result or {}),
         "result_notes": [note for note in (job.result or {}).get("notes", []) if isinstance(note, str)],
         "status_rows": _with_labels(report.get("status_mapping") or [], "category", dict(StatusCategory.choices)),
-        "sprint_rows": _with_labels(report.get("sprints") or [], "state", dict(SprintState.choices)),
+        "sprint_rows": _with_dates(_with_labels(report.get("sprints") or [], "state", dict(SprintState.choices))),
         "progress": jobs.job_progress(job),
         "running": running,
     }
