@@ -31,7 +31,7 @@ def apply(plan_: Plan, *, actor, job: ImportJob | None, progress: Progress) -> d
     project = plan_.project
     total = len(plan_.items)
     progress(0, total)
-    _lock_backlog(project)
+    counter = _lock_backlog(project)  # the item counter, locked: one import or item creation at a time
     _write_sprints(plan_, job)
     labels = _write_labels(project, plan_.items)
     creates = [p for p in plan_.items if p.existing is None]
@@ -39,7 +39,6 @@ def apply(plan_: Plan, *, actor, job: ImportJob | None, progress: Progress) -> d
     by_key = {p.source.source_key: p for p in plan_.items}
     outside = _outside_parents(plan_)
     done = 0
-    counter = _lock_backlog(project)
     numbers = iter(range(counter.last_number + 1, counter.last_number + 1 + len(creates)))
     counter.last_number += len(creates)
     counter.save(update_fields=["last_number"])
