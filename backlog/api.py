@@ -381,11 +381,17 @@ class BulkSerializer(serializers.Serializer):
     sprint = SprintField(required=False, allow_null=True)
 
 
+class BulkResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(required=False, help_text="Items changed (action update).")
+    deleted = serializers.IntegerField(required=False, help_text="Items deleted (action delete).")
+
+
 class BulkView(ProjectScopedMixin, viewsets.GenericViewSet):
     serializer_class = BulkSerializer
 
     @extend_schema(
         request=BulkSerializer,
+        responses=BulkResultSerializer,
         summary="Change status, labels, assignee, estimate or sprint of several items, or delete them; all or nothing",
     )
     def bulk(self, request, key: str):

@@ -112,7 +112,8 @@ class WebhookDelivery(models.Model):
     response_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     # A manual redelivery is a new row pointing at the one it repeats.
-    redelivery_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # CASCADE: with SET_NULL a redelivery would, for a moment, be a second original of its event (refused).
+    redelivery_of = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -64,6 +64,15 @@ class PreferenceSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     enabled = serializers.BooleanField()
 
+    def validate(self, attrs):
+        # A PATCH (partial) skips required fields, nested ones too; an entry is still whole or refused.
+        missing = [name for name in ("kind", "channel", "enabled") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [self.fields[name].error_messages["required"]] for name in missing}
+            )
+        return attrs
+
 
 class QuietHoursSerializer(serializers.Serializer):
     quiet_from = ClockTimeField(allow_null=True, required=False, default=None)

@@ -347,11 +347,20 @@ class VoteView(RetroScopedMixin, viewsets.GenericViewSet):
         services.cast_vote(retro=retro, by=request.user, **_target(retro, serializer.validated_data, request.user))
         return created(votes_data(selectors.board(retro, request.user)))
 
-    @extend_schema(request=TargetSerializer, responses=OpenApiTypes.OBJECT, summary="Take back one of your votes")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("card", int, description="The card to take a vote back from (or `group`)."),
+            OpenApiParameter("group", int, description="The group to take a vote back from (or `card`)."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Take back one of your votes",
+        description="The target goes in the query (`?card=12`): many clients and proxies drop a DELETE's body."
+        ' A JSON body `{"card": 12}` is still read, for clients written against the first version.',
+    )
     def destroy(self, request, key: str, pk: int):
         self.require(Permission.COMMENT)
         retro = self.retro()
-        serializer = TargetSerializer(data=request.data)
+        serializer = TargetSerializer(data=request.data if request.data else request.query_params)
         serializer.is_valid(raise_exception=True)
         services.remove_vote(retro=retro, by=request.user, **_target(retro, serializer.validated_data, request.user))
         return Response(votes_data(selectors.board(retro, request.user)))

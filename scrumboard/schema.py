@@ -1,4 +1,5 @@
-"""OpenAPI postprocessing: the error responses every operation shares, in the one error shape.
+"""OpenAPI postprocessing: the error responses every operation shares, in the one error shape,
+and the request and response examples recorded from the demo project.
 
 Views document their success responses and any error they answer in their own way
 (``extend_schema(responses=...)``); this hook adds the errors that come from the shared
@@ -8,6 +9,8 @@ them already. See ``scrumboard.api.exception_handler`` for the shape.
 """
 
 from typing import Any
+
+from scrumboard.api_examples import EXAMPLE_NAME, load_examples, operation_key
 
 ERROR_COMPONENT = "Error"
 
@@ -88,4 +91,44 @@ def document_error_responses(result, generator, request, public):
                 # Errors a view describes in words only (extend_schema) still come in the one shape.
                 if str(code).startswith("4") and "content" not in documented:
                     documented["content"] = _error_response("")["content"]
+    return result
+
+
+JSON = "application/json"
+
+
+def _has_examples(media: dict) -> bool:
+    return "examples" in media or "example" in media
+
+
+def _demo(value: Any) -> dict:
+    return {"examples": {EXAMPLE_NAME: {"summary": "Recorded on the demo data", "value": value}}}
+
+
+def document_examples(result, generator, request, public):
+    """``POSTPROCESSING_HOOKS``: request and response examples recorded from the demo project
+    (``manage.py record_api_examples``), wherever the view has not given its own.
+
+    A recorded answer also serves the operation's other 2xx responses of the same shape
+    (a daily scrum created, 201, or already there, 200).
+    """
+    examples = load_examples()
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            recorded = examples.get(operation_key(method, path))
+            if method not in METHODS or recorded is None:
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get(JSON)
+            if body is not None and recorded["request"] is not None and not _has_examples(body):
+                body.update(_demo(recorded["request"]))
+            responses = operation.get("responses", {})
+            answer = recorded["response"]
+            shape = responses.get(answer["status"], {}).get("content", {}).get(JSON, {}).get("schema")
+            if answer["body"] is None or shape is None:
+                continue
+            for code, response in responses.items():
+                media = response.get("content", {}).get(JSON)
+                same_shape = media is not None and media.get("schema") == shape
+                if str(code).startswith("2") and same_shape and not _has_examples(media):
+                    media.update(_demo(answer["body"]))
     return result

@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scrumboard.schema.document_error_responses",
+        # Request and response examples recorded from the demo project (scrumboard/api_examples.json).
+        "scrumboard.schema.document_examples",
     ],
     # "kind" names several choice sets (item links, notifications): each its own schema name.
     "ENUM_NAME_OVERRIDES": {

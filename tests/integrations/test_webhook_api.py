@@ -229,6 +229,15 @@ def test_deleting_a_webhook_takes_its_log(sm, hook):
     assert_error(sm.get(url("webhook-detail", pk=hook.pk)), 404)
 
 
+def test_deleting_a_webhook_with_a_redelivery_takes_both(sm, hook):
+    """SET_NULL on the redelivery made it a second original of its event for a moment: refused, a 500."""
+    original = delivered(hook)
+    with mock.patch.object(tasks.deliver_webhook, "apply_async"):
+        assert sm.post(url("webhook-redeliver", pk=hook.pk, delivery_id=original.pk)).status_code == 201
+    assert sm.delete(url("webhook-detail", pk=hook.pk)).status_code == 204
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_rotating_the_secret_returns_the_new_one_and_the_old_one_stops(sm, hook):
     old = webhooks.signing_secret(hook)
     response = sm.post(url("webhook-rotate-secret", pk=hook.pk))

@@ -101,6 +101,8 @@ def test_put_sets_everything_and_patch_changes_only_what_it_names(api, developer
         ({"language": "de"}, "language"),
         ({"language": None}, "language"),
         ({"quiet_hours": {"quiet_from": "22:00", "timezone": "Asia/Almaty"}}, "quiet_hours"),
+        # A PATCH skips required fields: a preference without its kind was a 500.
+        ({"preferences": [{"channel": "in_app", "enabled": False}]}, "preferences"),
     ],
 )
 @pytest.mark.parametrize("method", ["put", "patch"])
