@@ -211,6 +211,15 @@ def test_no_deployment_an_autoscaler_manages_sets_its_replicas(target):
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_the_ingress_lets_through_an_import_the_app_takes(target, settings):
+    """Past its body limit nginx answers 413 in HTML; the app's own 413 (JSON, a clear message) must come first."""
+    (ingress,) = _by_kind(_render(target), "Ingress").values()
+    limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert limit.endswith("m")
+    assert int(limit[:-1]) * 1024 * 1024 >= settings.IMPORT_MAX_BYTES + 64 * 1024  # the file and its framing
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_autoscalers_and_disruption_budget_point_at_what_exists(target):
     objects = _render(target)
     deployments = _by_kind(objects, "Deployment")
