@@ -76,13 +76,13 @@ def _item_ref(item: BacklogItem | None):
     return None if item is None else item.key
 
 
-def _sprint_value(sprint: "Sprint | None"):
+def sprint_value(sprint: "Sprint | None"):
     """How a sprint is written into the history: burndown and reports replay these."""
     return None if sprint is None else {"id": sprint.pk, "name": sprint.name}
 
 
 # How each tracked field is written into the history.
-_TRACKED = {
+TRACKED_FIELDS = {
     "type": lambda item: item.type,
     "title": lambda item: item.title,
     "description": lambda item: item.description,
@@ -191,7 +191,7 @@ def _labels(project: Project, names: Iterable[str]) -> list[Label]:
 # --- items -----------------------------------------------------------------------------
 
 
-def _lock_backlog(project: Project) -> ItemCounter:
+def lock_backlog(project: Project) -> ItemCounter:
     """Serialises creations and moves in one project until the transaction ends.
 
     Readers are not blocked; writers in other projects are not either.
@@ -202,7 +202,7 @@ def _lock_backlog(project: Project) -> ItemCounter:
 
 def _next_number(project: Project) -> int:
     """Numbers without gaps or duplicates: the counter row is locked until the item is saved."""
-    counter = _lock_backlog(project)
+    counter = lock_backlog(project)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number

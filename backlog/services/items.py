@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from sprints.models import Sprint
 
 from backlog.services.common import (
-    _TRACKED,
     DEFAULT_WORKFLOW,
     SPRINT_FIELD,
+    TRACKED_FIELDS,
     _check_estimate,
     _check_parent,
     _check_role_points,
@@ -41,8 +41,8 @@ from backlog.services.common import (
     _labels,
     _member_user,
     _next_number,
-    _sprint_value,
     history_event,
+    sprint_value,
 )
 
 
@@ -124,10 +124,11 @@ def create_item(
 
 
 def _snapshot(item: BacklogItem, labels: list[Label]) -> dict:
-    snapshot = {name: value(item) for name, value in _TRACKED.items() if name not in ("description", "done_checklist")}
+    skipped = ("description", "done_checklist")
+    snapshot = {name: value(item) for name, value in TRACKED_FIELDS.items() if name not in skipped}
     snapshot["labels"] = [label.name for label in labels]
     snapshot["rank"] = item.rank
-    snapshot[SPRINT_FIELD] = _sprint_value(item.sprint)
+    snapshot[SPRINT_FIELD] = sprint_value(item.sprint)
     return snapshot
 
 
@@ -151,7 +152,7 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
     labels = changes.pop("labels", None)
     watchers = changes.pop("watchers", None)
     for field in changes:
-        if field not in _TRACKED:
+        if field not in TRACKED_FIELDS:
             raise ValidationError({field: _("This field cannot be changed here.")})
         policy.require(by, project, _required_action(field))
     if labels is not None or watchers is not None:
@@ -162,7 +163,7 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
         changes["role_points"] = _check_role_points(project, changes["role_points"])
         if not changes["role_points"] and "estimate" not in changes:
             changes["estimate"] = ""
-    before = {field: _TRACKED[field](item) for field in changes}
+    before = {field: TRACKED_FIELDS[field](item) for field in changes}
     for field in ("acceptance_criteria", "done_checklist"):
         if field in changes:
             changes[field] = _checklist(changes[field], field)
@@ -184,7 +185,7 @@ def update_item(*, item: BacklogItem, by, override_reason: str = "", **changes) 
     events = []
     now = timezone.now()
     for field in changes:
-        new = _TRACKED[field](item)
+        new = TRACKED_FIELDS[field](item)
         if new != before[field]:
             events.append(
                 history_event(item, by=by, kind=EventKind.CHANGED, field=field, old=before[field], new=new, at=now)

@@ -26,10 +26,10 @@ from backlog.services.common import (
     REBALANCE_RANK_LENGTH,
     SPRINT_FIELD,
     _check_sprint,
-    _lock_backlog,
     _sprint_names,
-    _sprint_value,
     history_event,
+    lock_backlog,
+    sprint_value,
 )
 
 # --- ranking ---------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def move_item(
     for _attempt in range(MOVE_ATTEMPTS):
         try:
             with transaction.atomic():
-                _lock_backlog(project)
+                lock_backlog(project)
                 # Read ranks under the lock: the anchors may have moved a moment ago.
                 rows = {
                     pk: (rank, sprint_id)
@@ -174,7 +174,7 @@ def move_item(
                             kind=EventKind.CHANGED,
                             field=SPRINT_FIELD,
                             old=old,
-                            new=_sprint_value(sprint),
+                            new=sprint_value(sprint),
                             at=now,
                         )
                     )

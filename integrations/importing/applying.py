@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from backlog import ranking
 from backlog.models import BacklogItem, Comment, EventKind, ItemEvent, ItemType, Label
-from backlog.services.common import _TRACKED, SPRINT_FIELD, _lock_backlog, _sprint_value, history_event
+from backlog.services.common import SPRINT_FIELD, TRACKED_FIELDS, history_event, lock_backlog, sprint_value
 from integrations.importing.mapping import UPDATED_FIELDS, Plan, PlannedItem, Progress
 from integrations.models import ImportJob, LinkKind, SourceLink
 from projects.models import Project
@@ -31,7 +31,7 @@ def apply(plan_: Plan, *, actor, job: ImportJob | None, progress: Progress) -> d
     project = plan_.project
     total = len(plan_.items)
     progress(0, total)
-    counter = _lock_backlog(project)  # the item counter, locked: one import or item creation at a time
+    counter = lock_backlog(project)  # the item counter, locked: one import or item creation at a time
     _write_sprints(plan_, job)
     labels = _write_labels(project, plan_.items)
     creates = [p for p in plan_.items if p.existing is None]
@@ -179,13 +179,12 @@ def _create_chunk(plan_, chunk, numbers, ranks, checklist, labels, actor, job) -
     )
     events = []
     for p in chunk:
-        snapshot = {
-            name: value(p.item) for name, value in _TRACKED.items() if name not in ("description", "done_checklist")
-        }
+        skipped = ("description", "done_checklist")
+        snapshot = {name: value(p.item) for name, value in TRACKED_FIELDS.items() if name not in skipped}
         snapshot["parent"] = None
         snapshot["labels"] = p.labels
         snapshot["rank"] = p.saved.rank
-        snapshot[SPRINT_FIELD] = _sprint_value(p.saved.sprint)
+        snapshot[SPRINT_FIELD] = sprint_value(p.saved.sprint)
         events.append(
             history_event(p.item, by=actor, kind=EventKind.CREATED, new=snapshot, at=p.source.created_at or now)
         )
@@ -237,8 +236,8 @@ def _update_chunk(plan_: Plan, chunk: list[PlannedItem], labels: dict[str, Label
         item = p.linked
         item.project = project
         p.item = item
-        before = {name: _TRACKED[name](item) for name in UPDATED_FIELDS if name != "parent"}
-        old_sprint = _sprint_value(item.sprint)
+        before = {name: TRACKED_FIELDS[name](item) for name in UPDATED_FIELDS if name != "parent"}
+        old_sprint = sprint_value(item.sprint)
         item.title = (p.source.title.strip() or p.source.source_key)[:255]
         item.description = p.source.description
         item.type = p.type
@@ -254,13 +253,13 @@ def _update_chunk(plan_: Plan, chunk: list[PlannedItem], labels: dict[str, Label
             item.sprint = sprint
         item_events = []
         for name, old in before.items():
-            new = _TRACKED[name](item)
+            new = TRACKED_FIELDS[name](item)
             if new != old:
                 fields.add(name)
                 item_events.append(
                     history_event(item, by=actor, kind=EventKind.CHANGED, field=name, old=old, new=new, at=now)
                 )
-        if _sprint_value(item.sprint) != old_sprint:
+        if sprint_value(item.sprint) != old_sprint:
             fields.add("sprint")
             item_events.append(
                 history_event(
@@ -269,7 +268,7 @@ def _update_chunk(plan_: Plan, chunk: list[PlannedItem], labels: dict[str, Label
                     kind=EventKind.CHANGED,
                     field=SPRINT_FIELD,
                     old=old_sprint,
-                    new=_sprint_value(item.sprint),
+                    new=sprint_value(item.sprint),
                     at=now,
                 )
             )
