@@ -7,13 +7,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from integrations.importing import jobs
-from integrations.importing.sources import SOURCES, available
+from integrations.importing.sources import SOURCES
 
 
 def source_choices() -> list[tuple[str, object]]:
-    return [("", _("Detect automatically"))] + [
-        (source.name, source.label) for source in SOURCES.values() if available(source.name)
-    ]
+    return [("", _("Detect automatically"))] + [(source.name, source.label) for source in SOURCES.values()]
 
 
 class ImportForm(forms.Form):

@@ -10,8 +10,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,16 +28,6 @@ from sprints.models import SprintState
 MANAGE = Permission.MANAGE_INTEGRATIONS
 TAB = "integrations"
 PAST_IMPORTS = 50
-EXPORT_BUTTON = "integrations/_export_button.html"
-
-
-def _export_button() -> str:
-    """The export button's partial when it is installed (another part of the integrations provides it)."""
-    try:
-        get_template(EXPORT_BUTTON)
-    except TemplateDoesNotExist:
-        return ""
-    return EXPORT_BUTTON
 
 
 def _job_or_404(project, pk: int) -> ImportJob:
@@ -84,7 +72,7 @@ def import_list(request, project):
     for job in past:
         source = SOURCES.get(job.source)
         job.source_label = source.label if source else job.source  # type: ignore[attr-defined]
-    context = {"form": form, "past": past, "export_button": _export_button()}
+    context = {"form": form, "past": past}
     status = 400 if form.errors else None
     return render_project(request, "integrations/imports.html", project, context, tab=TAB, status=status)
 

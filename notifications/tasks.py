@@ -1,12 +1,12 @@
 """Celery tasks: thin, take ids, call services. Called directly they are plain functions."""
 
-import datetime
 import logging
 
 from celery import shared_task
 from django.db import OperationalError
 
 from notifications import reminders, services
+from scrumboard import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -20,16 +20,8 @@ def deliver(notification_id: int) -> None:
 
 @shared_task(acks_late=True)
 def sweep(grace_seconds: int | None = None) -> int:
-    """Re-queue rows left pending past their time: broker down at commit, worker killed, back-off over.
-
-    ``grace_seconds`` (default 60) spares rows so fresh that their own on_commit delivery is on its way.
-    """
-    grace = None if grace_seconds is None else datetime.timedelta(seconds=grace_seconds)
-    ids = services.due_for_delivery(grace=grace)
-    queued = services.publish_many(ids)
-    if ids:
-        logger.info("sweep re-queued %d of %d notifications", queued, len(ids))
-    return queued
+    """Re-queue rows left pending past their time (``scrumboard.outbox.sweep``; default grace 60 s)."""
+    return outbox.sweep(deliver, services.due_for_delivery, grace_seconds, "notifications")
 
 
 @shared_task(acks_late=True)

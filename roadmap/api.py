@@ -5,6 +5,9 @@ permission). Phases and releases are shown through ``selectors.roadmap`` only, s
 object and the whole roadmap agree on progress and forecast, in a constant number of queries.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -155,6 +158,8 @@ class RoadmapObjectMixin(ETagMixin, ProjectScopedMixin):
     """Looks an object up inside the URL's project (another project's id: 404)."""
 
     model: type[Phase] | type[Milestone] | type[Release]
+    # One object as the API shows it, from the roadmap read once (the phase and release viewsets).
+    show: Callable[[RoadmapData, Any], dict]
 
     def get_object(self):
         obj = self.model.objects.filter(project=self.project, pk=self.kwargs["pk"]).first()
@@ -172,9 +177,6 @@ class RoadmapObjectMixin(ETagMixin, ProjectScopedMixin):
     def shown(self, obj) -> dict:
         self._etag_object = obj
         return self.show(RoadmapData(self.project), obj)
-
-    def show(self, data: RoadmapData, obj) -> dict:
-        raise NotImplementedError
 
 
 class RoadmapPagination(CursorPagination):

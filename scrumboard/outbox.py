@@ -9,7 +9,7 @@ refusal the broker is not tried again for ``BROKER_PAUSE``, by any task: there i
 
 import datetime
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from celery import Task
@@ -72,3 +72,15 @@ def publish_many(task: Task, pks: Iterable[int]) -> int:
             break
         sent += 1
     return sent
+
+
+def sweep(task: Task, due: Callable[..., list[int]], grace_seconds: int | None, what: str) -> int:
+    """Re-queues ``task`` for the rows ``due(grace=)`` lists: left pending past their time (broker down
+    at commit, worker killed, back-off over). ``grace_seconds`` (``due``'s default when None) spares
+    rows so fresh that their own on_commit publish is on its way. Returns how many were queued."""
+    grace = None if grace_seconds is None else datetime.timedelta(seconds=grace_seconds)
+    ids = due(grace=grace)
+    queued = publish_many(task, ids)
+    if ids:
+        logger.info("sweep re-queued %d of %d %s", queued, len(ids), what)
+    return queued

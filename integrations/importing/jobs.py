@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integrations.importing.records import ImportFileError
-from integrations.importing.sources import SOURCES, Source, available, detect
+from integrations.importing.sources import SOURCES, Source, detect
 from integrations.models import ImportJob, ImportState
 from projects.models import Project
 from roles import policy
@@ -56,7 +56,7 @@ def choose_source(data: bytes, name: str = "") -> Source:
     if not name:
         return detect(data)
     source = SOURCES.get(name)
-    if source is None or not available(name):
+    if source is None:
         raise ImportFileError(_("Choose one of the sources in the list."))
     return source
 
